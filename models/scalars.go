@@ -1,0 +1,96 @@
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+)
+
+// ParseDateTime reads the API's DateTime: RFC 3339 with an offset, or a plain YYYY-MM-DD
+// meaning midnight UTC. A date-time without an offset is ambiguous and rejected. The result
+// is in UTC, truncated to microseconds so that both stores keep exactly what was sent and an
+// identical re-ingest compares equal.
+func ParseDateTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC().Truncate(time.Microsecond), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date-time: want RFC 3339 with an offset (2023-01-01T08:00:00Z) or a date (2023-01-01)", s)
+}
+
+// FormatDateTime writes a time the way the API returns it: UTC with Z.
+func FormatDateTime(t time.Time) string {
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// MarshalDateTime is gqlgen's marshaller for the DateTime scalar.
+func MarshalDateTime(t time.Time) graphql.Marshaler {
+	return graphql.WriterFunc(func(w io.Writer) {
+		_, _ = io.WriteString(w, strconv.Quote(FormatDateTime(t)))
+	})
+}
+
+// UnmarshalDateTime is gqlgen's unmarshaller for the DateTime scalar.
+func UnmarshalDateTime(v any) (time.Time, error) {
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, fmt.Errorf("DateTime must be a string, got %T", v)
+	}
+	return ParseDateTime(s)
+}
+
+// MarshalIntOrString writes the IntOrString scalar as a JSON number.
+func MarshalIntOrString(i int) graphql.Marshaler {
+	return graphql.MarshalInt(i)
+}
+
+// UnmarshalIntOrString accepts a JSON number or a string of decimal digits, because publisher
+// files send networkIdentifier either way ("3" in the reference example).
+func UnmarshalIntOrString(v any) (int, error) {
+	switch x := v.(type) {
+	case int:
+		return x, nil
+	case int32:
+		return int(x), nil
+	case int64:
+		return checkInt32(float64(x))
+	case float64:
+		if x != math.Trunc(x) {
+			return 0, fmt.Errorf("%v is not a whole number", x)
+		}
+		return checkInt32(x)
+	case json.Number:
+		return parseDigits(string(x))
+	case string:
+		return parseDigits(x)
+	default:
+		return 0, fmt.Errorf("want a number or a numeric string, got %T", v)
+	}
+}
+
+func parseDigits(s string) (int, error) {
+	t := strings.TrimPrefix(s, "-")
+	if t == "" || strings.Trim(t, "0123456789") != "" {
+		return 0, fmt.Errorf("%q is not a whole number", s)
+	}
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("%q is out of range", s)
+	}
+	return int(n), nil
+}
+
+func checkInt32(f float64) (int, error) {
+	if f < math.MinInt32 || f > math.MaxInt32 {
+		return 0, fmt.Errorf("%v is out of range", f)
+	}
+	return int(f), nil
+}
