@@ -1,6 +1,9 @@
 package models
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Account is a stored account. SourceCustomerIDs keeps the holder list exactly as sent
 // (ingested or not, in order), so reading an account needs no join; AccountHolder rows index
@@ -27,7 +30,7 @@ func (*Account) IsNode() {}
 // SameAttributes reports whether two accounts carry the same data and holder list.
 func (a *Account) SameAttributes(o *Account) bool {
 	return a.SourceAccountID == o.SourceAccountID &&
-		eqSlice(a.SourceCustomerIDs, o.SourceCustomerIDs) &&
+		slices.Equal(a.SourceCustomerIDs, o.SourceCustomerIDs) &&
 		a.PrimarySourceCustomerID == o.PrimarySourceCustomerID &&
 		a.Status == o.Status &&
 		a.Type == o.Type &&

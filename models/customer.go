@@ -1,6 +1,9 @@
 package models
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Customer is a stored customer. It is both the GORM row and the GraphQL object: gqlgen binds
 // the schema's Customer to it, and the relation fields (parent, children, accounts, cards) are
@@ -40,7 +43,7 @@ func (c *Customer) SameAttributes(o *Customer) bool {
 		c.EnrollmentStartDate.Equal(o.EnrollmentStartDate) &&
 		eqTime(c.EnrollmentEndDate, o.EnrollmentEndDate) &&
 		c.EnrollmentOptInStatus == o.EnrollmentOptInStatus &&
-		eqSlice(c.AlertOptInStatus, o.AlertOptInStatus) &&
+		slices.Equal(c.AlertOptInStatus, o.AlertOptInStatus) &&
 		c.TargetingIndicator == o.TargetingIndicator &&
 		eqPtr(c.RedemptionEligibility, o.RedemptionEligibility)
 }
@@ -57,16 +60,4 @@ func eqTime(a, b *time.Time) bool {
 		return a == b
 	}
 	return a.Equal(*b)
-}
-
-func eqSlice[T comparable](a, b []T) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -1,0 +1,515 @@
+package models
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The rules of DOMAIN.md beyond types. Every problem is reported with the JSON path of the
+// field it concerns and one of the codes of API.md ("Codes per rule"); validation never stops
+// at the first problem. A rule between two fields is reported at the later one.
+
+// MaxIDLength is the longest identifier (customer, account, portfolio, organization), in
+// characters.
+const MaxIDLength = 120
+
+// MaxPostalCodeLength is the longest postal code, in characters.
+const MaxPostalCodeLength = 16
+
+// problems collects user errors.
+type problems []UserError
+
+func (p *problems) add(path string, code UserErrorCode, format string, args ...any) {
+	*p = append(*p, UserError{Path: path, Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+func join(path, field string) string {
+	if path == "" {
+		return field
+	}
+	return path + "." + field
+}
+
+func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+
+// short shows a value in a message, cut so that a huge input is not echoed back whole.
+func short(s string) string {
+	if utf8.RuneCountInString(s) > 40 {
+		r := []rune(s)
+		s = string(r[:40]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// checkID applies the identifier rules: 1-120 characters, no leading or trailing space, no
+// control characters.
+func (p *problems) checkID(path, name, v string) bool {
+	n := len(*p)
+	switch {
+	case v == "":
+		p.add(path, UserErrorCodeInvalidValue, "%s must not be empty", name)
+	case !utf8.ValidString(v):
+		p.add(path, UserErrorCodeInvalidFormat, "%s must be valid UTF-8", name)
+	case utf8.RuneCountInString(v) > MaxIDLength:
+		p.add(path, UserErrorCodeTooLong, "%s must be at most %d characters, got %d", name, MaxIDLength, utf8.RuneCountInString(v))
+	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		p.add(path, UserErrorCodeInvalidFormat, "%s must not contain control characters", name)
+	case strings.TrimSpace(v) != v:
+		p.add(path, UserErrorCodeInvalidFormat, "%s must not start or end with white space", name)
+	}
+	return len(*p) == n
+}
+
+// requiredID checks a required identifier.
+func (p *problems) requiredID(path, name string, v *string) bool {
+	if v == nil {
+		p.add(path, UserErrorCodeRequired, "%s is required", name)
+		return false
+	}
+	return p.checkID(path, name, *v)
+}
+
+func (p *problems) required(path, name string, present bool) bool {
+	if !present {
+		p.add(path, UserErrorCodeRequired, "%s is required", name)
+	}
+	return present
+}
+
+func (p *problems) checkPostalCode(path, v string) {
+	switch {
+	case v == "":
+		p.add(path, UserErrorCodeInvalidValue, "postalCode must not be empty")
+	case utf8.RuneCountInString(v) > MaxPostalCodeLength:
+		p.add(path, UserErrorCodeTooLong, "postalCode must be at most %d characters, got %d", MaxPostalCodeLength, utf8.RuneCountInString(v))
+	case strings.IndexFunc(v, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == ' ' || r == '-')
+	}) >= 0:
+		p.add(path, UserErrorCodeInvalidFormat, "postalCode may hold only letters, digits, spaces and hyphens, got %s", short(v))
+	}
+}
+
+// checkCountry accepts an assigned ISO 3166-1 alpha-2 code in either case.
+func (p *problems) checkCountry(path, v string) {
+	if len(v) != 2 || !isLetter(v[0]) || !isLetter(v[1]) {
+		p.add(path, UserErrorCodeInvalidFormat, "country must be an ISO 3166-1 alpha-2 code of two letters, got %s", short(v))
+		return
+	}
+	if !IsCountry(strings.ToUpper(v)) {
+		p.add(path, UserErrorCodeInvalidValue, "country %s is not an assigned ISO 3166-1 alpha-2 code", short(v))
+	}
+}
+
+func isLetter(b byte) bool { return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' }
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *problems) checkAlerts(path string, v []AlertOptInStatus) {
+	if len(v) == 0 {
+		p.add(path, UserErrorCodeInvalidValue, "alertOptInStatus must hold at least one value")
+		return
+	}
+	all := false
+	for i, a := range v {
+		if !a.IsValid() {
+			p.add(index(path, i), UserErrorCodeInvalidValue, "%s is not an alert opt-in status", short(string(a)))
+		}
+		all = all || a == AlertOptInStatusAll
+	}
+	if all && len(normalizeAlerts(v)) > 1 {
+		p.add(path, UserErrorCodeInvalidValue, "ALL may not be combined with other alert opt-in statuses")
+	}
+}
+
+// normalizeAlerts collapses duplicates and orders the values as the enum does, so that the
+// same set is always stored the same way.
+func normalizeAlerts(v []AlertOptInStatus) []AlertOptInStatus {
+	out := make([]AlertOptInStatus, 0, len(v))
+	for _, a := range AllAlertOptInStatus {
+		if slices.Contains(v, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (p *problems) checkLast4(path, v string) {
+	if len(v) != 4 || !isDigits(v) {
+		p.add(path, UserErrorCodeInvalidFormat, "last4 must be exactly 4 digits, got %s", short(v))
+	}
+}
+
+func (p *problems) checkIIN(path, v string) bool {
+	if (len(v) != 6 && len(v) != 8) || !isDigits(v) {
+		p.add(path, UserErrorCodeInvalidFormat, "iin must be exactly 6 or 8 digits, got %s", short(v))
+		return false
+	}
+	return true
+}
+
+func (p *problems) checkNetwork(path string, v int) bool {
+	if v < 3 || v > 6 {
+		p.add(path, UserErrorCodeInvalidValue, "networkIdentifier must be 3 (American Express), 4 (Visa), 5 (Mastercard) or 6 (Discover), got %d", v)
+		return false
+	}
+	return true
+}
+
+// checkNetworkMatchesIIN reports a network identifier that contradicts an IIN starting 3-6.
+func (p *problems) checkNetworkMatchesIIN(path, iin string, network int) {
+	if d := int(iin[0] - '0'); d >= 3 && d <= 6 && d != network {
+		p.add(path, UserErrorCodeInvalidValue, "networkIdentifier %d contradicts iin %s, which belongs to network %d", network, iin, d)
+	}
+}
+
+func checkEnum[T interface {
+	~string
+	IsValid() bool
+}](p *problems, path, name string, v *T) bool {
+	if v == nil {
+		p.add(path, UserErrorCodeRequired, "%s is required", name)
+		return false
+	}
+	if !(*v).IsValid() {
+		p.add(path, UserErrorCodeInvalidValue, "%s is not a valid %s", short(string(*v)), name)
+		return false
+	}
+	return true
+}
+
+func checkOptionalEnum[T interface {
+	~string
+	IsValid() bool
+}](p *problems, path, name string, v *T) {
+	if v != nil && !(*v).IsValid() {
+		p.add(path, UserErrorCodeInvalidValue, "%s is not a valid %s", short(string(*v)), name)
+	}
+}
+
+func (p *problems) checkDateOrder(path, name string, end time.Time, startName string, start time.Time) {
+	if end.Before(start) {
+		p.add(path, UserErrorCodeInconsistent, "%s (%s) must not be before %s (%s)", name, FormatDateTime(end), startName, FormatDateTime(start))
+	}
+}
+
+// checkClosing applies the rules between a status and a close date: CLOSED needs a close date,
+// OPEN may not have one, and a close date is not before the open date. Each is reported at
+// the close date, the later field.
+func (p *problems) checkClosing(closePath, what string, closed, open bool, openDate time.Time, closeDate *time.Time, closeName, openName string) {
+	switch {
+	case closed && closeDate == nil:
+		p.add(closePath, UserErrorCodeInconsistent, "%s is required when the %s's status is CLOSED", closeName, what)
+	case open && closeDate != nil:
+		p.add(closePath, UserErrorCodeInconsistent, "an OPEN %s may not have a %s; set status CLOSED, or clear %s to reopen it", what, closeName, closeName)
+	case closeDate != nil:
+		p.checkDateOrder(closePath, closeName, *closeDate, openName, openDate)
+	}
+}
+
+// ValidateCustomers checks a batch of customer trees against every rule of DOMAIN.md: each
+// field, the rules between fields, and the rules across the batch (a customer twice, joint
+// account occurrences that differ, a card twice with different data). invalid[i] tells whether
+// customers[i] has any problem.
+func ValidateCustomers(in []*CustomerInput) (errs []UserError, invalid []bool) {
+	invalid = make([]bool, len(in))
+	var all problems
+	firstCustomer := map[string]int{}
+	accounts := map[string]*accountSeen{}
+	cards := map[CardKey]*cardSeen{}
+	for i, c := range in {
+		path := index("customers", i)
+		var p problems
+		if c == nil {
+			p.add(path, UserErrorCodeRequired, "a customer may not be null")
+		} else {
+			validateCustomer(&p, path, c)
+			if c.SourceCustomerID != nil {
+				if first, ok := firstCustomer[*c.SourceCustomerID]; ok {
+					p.add(join(path, "sourceCustomerId"), UserErrorCodeDuplicate, "customer %s already appears at customers[%d]", short(*c.SourceCustomerID), first)
+				} else {
+					firstCustomer[*c.SourceCustomerID] = i
+				}
+			}
+			crossAccounts(&p, path, c, accounts, cards)
+		}
+		invalid[i] = len(p) > 0
+		all = append(all, p...)
+	}
+	return all, invalid
+}
+
+func validateCustomer(p *problems, path string, c *CustomerInput) {
+	enclosing := c.SourceCustomerID
+	if !p.requiredID(join(path, "sourceCustomerId"), "sourceCustomerId", c.SourceCustomerID) {
+		enclosing = nil // reported once, not again under every account
+	}
+	if c.SourceParentCustomerID != nil {
+		at := join(path, "sourceParentCustomerId")
+		if p.checkID(at, "sourceParentCustomerId", *c.SourceParentCustomerID) &&
+			c.SourceCustomerID != nil && *c.SourceParentCustomerID == *c.SourceCustomerID {
+			p.add(at, UserErrorCodeInconsistent, "a customer cannot be its own parent")
+		}
+	}
+	p.requiredID(join(path, "organizationId"), "organizationId", c.OrganizationID)
+	if p.required(join(path, "postalCode"), "postalCode", c.PostalCode != nil) {
+		p.checkPostalCode(join(path, "postalCode"), *c.PostalCode)
+	}
+	if p.required(join(path, "country"), "country", c.Country != nil) {
+		p.checkCountry(join(path, "country"), *c.Country)
+	}
+	p.required(join(path, "customerCreationDate"), "customerCreationDate", c.CustomerCreationDate != nil)
+	p.required(join(path, "enrollmentStartDate"), "enrollmentStartDate", c.EnrollmentStartDate != nil)
+	if c.EnrollmentEndDate != nil && c.EnrollmentStartDate != nil {
+		p.checkDateOrder(join(path, "enrollmentEndDate"), "enrollmentEndDate", *c.EnrollmentEndDate, "enrollmentStartDate", *c.EnrollmentStartDate)
+	}
+	checkEnum(p, join(path, "enrollmentOptInStatus"), "enrollmentOptInStatus", c.EnrollmentOptInStatus)
+	if p.required(join(path, "alertOptInStatus"), "alertOptInStatus", c.AlertOptInStatus != nil) {
+		p.checkAlerts(join(path, "alertOptInStatus"), c.AlertOptInStatus)
+	}
+	checkEnum(p, join(path, "targetingIndicator"), "targetingIndicator", c.TargetingIndicator)
+	checkOptionalEnum(p, join(path, "redemptionEligibility"), "redemptionEligibility", c.RedemptionEligibility)
+	at := join(path, "accounts")
+	if !p.required(at, "accounts", c.Accounts != nil) {
+		return
+	}
+	if len(c.Accounts) == 0 {
+		p.add(at, UserErrorCodeInvalidValue, "a customer must have at least one account")
+	}
+	for j, a := range c.Accounts {
+		validateAccount(p, index(at, j), a, enclosing)
+	}
+}
+
+func validateAccount(p *problems, path string, a *AccountInput, enclosing *string) {
+	if a == nil {
+		p.add(path, UserErrorCodeRequired, "an account may not be null")
+		return
+	}
+	p.requiredID(join(path, "sourceAccountId"), "sourceAccountId", a.SourceAccountID)
+	holdersOK := p.checkHolders(join(path, "sourceCustomerIds"), a.SourceCustomerIds)
+	if holdersOK && enclosing != nil && !slices.Contains(a.SourceCustomerIds, *enclosing) {
+		p.add(join(path, "sourceCustomerIds"), UserErrorCodeInconsistent, "sourceCustomerIds must contain the customer the account is listed under, %s", short(*enclosing))
+	}
+	if p.requiredID(join(path, "primarySourceCustomerId"), "primarySourceCustomerId", a.PrimarySourceCustomerID) && holdersOK &&
+		!slices.Contains(a.SourceCustomerIds, *a.PrimarySourceCustomerID) {
+		p.add(join(path, "primarySourceCustomerId"), UserErrorCodeInconsistent, "primarySourceCustomerId %s is not one of sourceCustomerIds", short(*a.PrimarySourceCustomerID))
+	}
+	statusOK := checkEnum(p, join(path, "status"), "status", a.Status)
+	checkEnum(p, join(path, "type"), "type", a.Type)
+	p.requiredID(join(path, "sourcePortfolioId"), "sourcePortfolioId", a.SourcePortfolioID)
+	if p.required(join(path, "accountOpenDate"), "accountOpenDate", a.AccountOpenDate != nil) && statusOK {
+		p.checkClosing(join(path, "accountCloseDate"), "account", *a.Status == AccountStatusClosed, *a.Status == AccountStatusOpen,
+			*a.AccountOpenDate, a.AccountCloseDate, "accountCloseDate", "accountOpenDate")
+	}
+	at := join(path, "cards")
+	if !p.required(at, "cards", a.Cards != nil) {
+		return
+	}
+	for k, c := range a.Cards {
+		validateCard(p, index(at, k), c, a)
+	}
+}
+
+// checkHolders checks a holder list: non-empty, every id valid, no id twice.
+func (p *problems) checkHolders(path string, ids []string) bool {
+	if ids == nil {
+		p.add(path, UserErrorCodeRequired, "sourceCustomerIds is required")
+		return false
+	}
+	if len(ids) == 0 {
+		p.add(path, UserErrorCodeInvalidValue, "sourceCustomerIds must name at least one holder")
+		return false
+	}
+	n := len(*p)
+	for i, id := range ids {
+		if p.checkID(index(path, i), "a holder's sourceCustomerId", id) && slices.Index(ids, id) < i {
+			p.add(index(path, i), UserErrorCodeInvalidValue, "holder %s is listed twice", short(id))
+		}
+	}
+	return len(*p) == n
+}
+
+func validateCard(p *problems, path string, c *CardInput, a *AccountInput) {
+	if c == nil {
+		p.add(path, UserErrorCodeRequired, "a card may not be null")
+		return
+	}
+	if p.requiredID(join(path, "sourceAccountId"), "sourceAccountId", c.SourceAccountID) && a.SourceAccountID != nil &&
+		*c.SourceAccountID != *a.SourceAccountID {
+		p.add(join(path, "sourceAccountId"), UserErrorCodeInconsistent, "a card's sourceAccountId must equal its account's, %s", short(*a.SourceAccountID))
+	}
+	if p.requiredID(join(path, "sourceCustomerId"), "sourceCustomerId", c.SourceCustomerID) && len(a.SourceCustomerIds) > 0 &&
+		!slices.Contains(a.SourceCustomerIds, *c.SourceCustomerID) {
+		p.add(join(path, "sourceCustomerId"), UserErrorCodeInconsistent, "cardholder %s is not one of the account's sourceCustomerIds", short(*c.SourceCustomerID))
+	}
+	if p.required(join(path, "last4"), "last4", c.Last4 != nil) {
+		p.checkLast4(join(path, "last4"), *c.Last4)
+	}
+	iinOK := p.required(join(path, "iin"), "iin", c.Iin != nil) && p.checkIIN(join(path, "iin"), *c.Iin)
+	checkEnum(p, join(path, "cardType"), "cardType", c.CardType)
+	statusOK := checkEnum(p, join(path, "status"), "status", c.Status)
+	if p.required(join(path, "networkIdentifier"), "networkIdentifier", c.NetworkIdentifier != nil) &&
+		p.checkNetwork(join(path, "networkIdentifier"), *c.NetworkIdentifier) && iinOK {
+		p.checkNetworkMatchesIIN(join(path, "networkIdentifier"), *c.Iin, *c.NetworkIdentifier)
+	}
+	if p.required(join(path, "openDate"), "openDate", c.OpenDate != nil) && statusOK {
+		p.checkClosing(join(path, "closeDate"), "card", *c.Status == CardStatusClosed, *c.Status == CardStatusOpen,
+			*c.OpenDate, c.CloseDate, "closeDate", "openDate")
+	}
+}
+
+// accountSeen is the first occurrence of an account in a batch.
+type accountSeen struct {
+	path string
+	in   *AccountInput
+}
+
+// cardSeen is the first occurrence of a card in a batch.
+type cardSeen struct {
+	path string
+	in   *CardInput
+}
+
+// crossAccounts checks a customer's accounts against their earlier occurrences in the batch:
+// a joint account listed under several holders must carry the same attributes and holders
+// each time, and a card listed twice must carry the same data. Occurrences with their own
+// problems are left out of the comparison; those problems are reported already.
+func crossAccounts(p *problems, path string, c *CustomerInput, accounts map[string]*accountSeen, cards map[CardKey]*cardSeen) {
+	for j, a := range c.Accounts {
+		apath := index(join(path, "accounts"), j)
+		if a == nil || a.SourceAccountID == nil || hasProblemsUnder(*p, apath) {
+			continue
+		}
+		if first, ok := accounts[*a.SourceAccountID]; !ok {
+			accounts[*a.SourceAccountID] = &accountSeen{path: apath, in: a}
+		} else if first.path != apath && !sameAccountInput(first.in, a) {
+			p.add(apath, UserErrorCodeConflict, "account %s differs from its occurrence at %s: every occurrence of a joint account must carry the same attributes and sourceCustomerIds",
+				short(*a.SourceAccountID), first.path)
+			continue
+		}
+		for k, card := range a.Cards {
+			cpath := index(join(apath, "cards"), k)
+			key := CardKey{SourceAccountID: *card.SourceAccountID, SourceCustomerID: *card.SourceCustomerID, Last4: *card.Last4}
+			if first, ok := cards[key]; !ok {
+				cards[key] = &cardSeen{path: cpath, in: card}
+			} else if !sameCardInput(first.in, card) {
+				p.add(cpath, UserErrorCodeConflict, "card %s of customer %s differs from its occurrence at %s",
+					short(key.Last4), short(key.SourceCustomerID), first.path)
+			}
+		}
+	}
+}
+
+// hasProblemsUnder reports whether any problem lies at path or below it.
+func hasProblemsUnder(p problems, path string) bool {
+	for _, e := range p {
+		if e.Path == path || strings.HasPrefix(e.Path, path+".") || strings.HasPrefix(e.Path, path+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+func sameAccountInput(a, b *AccountInput) bool {
+	return slices.Equal(a.SourceCustomerIds, b.SourceCustomerIds) &&
+		*a.PrimarySourceCustomerID == *b.PrimarySourceCustomerID &&
+		*a.Status == *b.Status &&
+		*a.Type == *b.Type &&
+		*a.SourcePortfolioID == *b.SourcePortfolioID &&
+		a.AccountOpenDate.Equal(*b.AccountOpenDate) &&
+		eqTime(a.AccountCloseDate, b.AccountCloseDate)
+}
+
+func sameCardInput(a, b *CardInput) bool {
+	return *a.Iin == *b.Iin &&
+		*a.CardType == *b.CardType &&
+		*a.Status == *b.Status &&
+		*a.NetworkIdentifier == *b.NetworkIdentifier &&
+		a.OpenDate.Equal(*b.OpenDate) &&
+		eqTime(a.CloseDate, b.CloseDate)
+}
+
+// Rows are the stored rows a batch of customer trees becomes.
+type Rows struct {
+	Customers []*Customer
+	// CustomerIndex[k] is the input index of Customers[k].
+	CustomerIndex []int
+	// Accounts holds each account once, from its first included occurrence.
+	Accounts []*Account
+	// Cards holds each card once: the union of the cards of every occurrence of its account.
+	Cards []*Card
+}
+
+// BuildRows turns validated customer trees into rows, taking the customers for which include
+// returns true. Country codes are stored upper-case and alert opt-ins as an ordered set.
+func BuildRows(in []*CustomerInput, include func(int) bool) *Rows {
+	r := &Rows{}
+	seenAccount := map[string]bool{}
+	seenCard := map[CardKey]bool{}
+	for i, c := range in {
+		if !include(i) {
+			continue
+		}
+		r.Customers = append(r.Customers, &Customer{
+			SourceCustomerID:       *c.SourceCustomerID,
+			SourceParentCustomerID: c.SourceParentCustomerID,
+			OrganizationID:         *c.OrganizationID,
+			PostalCode:             *c.PostalCode,
+			Country:                strings.ToUpper(*c.Country),
+			CustomerCreationDate:   *c.CustomerCreationDate,
+			EnrollmentStartDate:    *c.EnrollmentStartDate,
+			EnrollmentEndDate:      c.EnrollmentEndDate,
+			EnrollmentOptInStatus:  *c.EnrollmentOptInStatus,
+			AlertOptInStatus:       normalizeAlerts(c.AlertOptInStatus),
+			TargetingIndicator:     *c.TargetingIndicator,
+			RedemptionEligibility:  c.RedemptionEligibility,
+		})
+		r.CustomerIndex = append(r.CustomerIndex, i)
+		for _, a := range c.Accounts {
+			if !seenAccount[*a.SourceAccountID] {
+				seenAccount[*a.SourceAccountID] = true
+				r.Accounts = append(r.Accounts, &Account{
+					SourceAccountID:         *a.SourceAccountID,
+					SourceCustomerIDs:       slices.Clone(a.SourceCustomerIds),
+					PrimarySourceCustomerID: *a.PrimarySourceCustomerID,
+					Status:                  *a.Status,
+					Type:                    *a.Type,
+					SourcePortfolioID:       *a.SourcePortfolioID,
+					AccountOpenDate:         *a.AccountOpenDate,
+					AccountCloseDate:        a.AccountCloseDate,
+				})
+			}
+			for _, k := range a.Cards {
+				key := CardKey{SourceAccountID: *k.SourceAccountID, SourceCustomerID: *k.SourceCustomerID, Last4: *k.Last4}
+				if seenCard[key] {
+					continue
+				}
+				seenCard[key] = true
+				r.Cards = append(r.Cards, &Card{
+					SourceAccountID:   key.SourceAccountID,
+					SourceCustomerID:  key.SourceCustomerID,
+					Last4:             key.Last4,
+					IIN:               *k.Iin,
+					CardType:          *k.CardType,
+					Status:            *k.Status,
+					NetworkIdentifier: *k.NetworkIdentifier,
+					OpenDate:          *k.OpenDate,
+					CloseDate:         k.CloseDate,
+				})
+			}
+		}
+	}
+	return r
+}
