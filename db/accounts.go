@@ -1,0 +1,86 @@
+package db
+
+import (
+	"context"
+
+	"gorm.io/gorm"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// AccountsByIDs loads the visible accounts among ids, keyed by sourceAccountId.
+func (s *Store) AccountsByIDs(ctx context.Context, scope models.Scope, ids []string) (map[string]*models.Account, error) {
+	return byKey(ctx, ids, func(a *models.Account) string { return a.SourceAccountID }, func() *gorm.DB {
+		tx := s.db(ctx).Table("accounts").Where(s.dialect.in("accounts.source_account_id", ids))
+		return s.accountVisible(tx, "accounts.source_account_id", scope)
+	})
+}
+
+// heldAccount is an account row with the holder it was reached through.
+type heldAccount struct {
+	HolderID       string
+	models.Account `gorm:"embedded"`
+}
+
+// AccountsByHolders loads, for several customers at once, the visible accounts each holds that
+// match f, ordered by sourceAccountId. A joint account held by several of them is one object.
+func (s *Store) AccountsByHolders(ctx context.Context, scope models.Scope, holderIDs []string, f *models.AccountFilter) (map[string][]*models.Account, error) {
+	out := make(map[string][]*models.Account, len(holderIDs))
+	if len(holderIDs) == 0 {
+		return out, nil
+	}
+	tx := s.db(ctx).Table("account_holders AS h").
+		Select("h.source_customer_id AS holder_id, accounts.*").
+		Joins("JOIN accounts ON accounts.source_account_id = h.source_account_id").
+		Where(s.dialect.in("h.source_customer_id", holderIDs))
+	tx = s.accountFilter(tx, scope, f)
+	var rows []*heldAccount
+	if err := tx.Order("h.source_customer_id, accounts.source_account_id").Find(&rows).Error; err != nil {
+		return nil, storeErr(ctx, err)
+	}
+	seen := make(map[string]*models.Account, len(rows))
+	for _, r := range rows {
+		a, ok := seen[r.SourceAccountID]
+		if !ok {
+			a = &r.Account
+			seen[a.SourceAccountID] = a
+		}
+		out[r.HolderID] = append(out[r.HolderID], a)
+	}
+	return out, nil
+}
+
+// FindAccounts lists the visible accounts that match f by sourceAccountId, a page at a time.
+func (s *Store) FindAccounts(ctx context.Context, scope models.Scope, f *models.AccountFilter, pa PageArgs) (*Page[models.Account], models.Counter, error) {
+	q, err := s.resolvePage(pa, "account", 1, keysAsAny)
+	if err != nil {
+		return nil, nil, err
+	}
+	filtered := func(ctx context.Context) *gorm.DB {
+		return s.accountFilter(s.db(ctx).Table("accounts"), scope, f)
+	}
+	var rows []*models.Account
+	if err := (keyset{cols: []string{"accounts.source_account_id"}}).apply(filtered(ctx), q).Find(&rows).Error; err != nil {
+		return nil, nil, storeErr(ctx, err)
+	}
+	return finish(rows, q, func(a *models.Account) string { return encodeCursor("account", a.SourceAccountID) }), countOf(filtered), nil
+}
+
+// accountFilter applies the scope and an AccountFilter to a query that includes the accounts
+// table.
+func (s *Store) accountFilter(tx *gorm.DB, scope models.Scope, f *models.AccountFilter) *gorm.DB {
+	if f == nil {
+		return s.accountVisible(tx, "accounts.source_account_id", scope)
+	}
+	tx = s.accountVisible(tx, "accounts.source_account_id", scope.Narrow(f.OrganizationIds))
+	if f.Statuses != nil {
+		tx = tx.Where(s.dialect.in("accounts.status", enumStrings(f.Statuses)))
+	}
+	if f.Types != nil {
+		tx = tx.Where(s.dialect.in("accounts.type", enumStrings(f.Types)))
+	}
+	if f.SourcePortfolioIds != nil {
+		tx = tx.Where(s.dialect.in("accounts.source_portfolio_id", f.SourcePortfolioIds))
+	}
+	return timeRange(tx, "accounts.account_open_date", f.AccountOpenDate)
+}

@@ -1,0 +1,114 @@
+package db
+
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// cardOrder is the order of every card list: the card's key.
+const cardOrder = "cards.source_account_id, cards.source_customer_id, cards.last4"
+
+// CardsByKeys loads the visible cards among keys.
+func (s *Store) CardsByKeys(ctx context.Context, scope models.Scope, keys []models.CardKey) (map[models.CardKey]*models.Card, error) {
+	out := make(map[models.CardKey]*models.Card, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	conds := make([]string, len(keys))
+	vars := make([]any, 0, 3*len(keys))
+	for i, k := range keys {
+		conds[i] = "(cards.source_account_id = ? AND cards.source_customer_id = ? AND cards.last4 = ?)"
+		vars = append(vars, k.SourceAccountID, k.SourceCustomerID, k.Last4)
+	}
+	tx := s.db(ctx).Table("cards").Where(clause.Expr{SQL: "(" + strings.Join(conds, " OR ") + ")", Vars: vars})
+	var rows []*models.Card
+	if err := s.accountVisible(tx, "cards.source_account_id", scope).Find(&rows).Error; err != nil {
+		return nil, storeErr(ctx, err)
+	}
+	for _, c := range rows {
+		out[c.Key()] = c
+	}
+	return out, nil
+}
+
+// CardsByAccounts loads the visible cards matching f on several accounts at once.
+func (s *Store) CardsByAccounts(ctx context.Context, scope models.Scope, accountIDs []string, f *models.CardFilter) (map[string][]*models.Card, error) {
+	return s.cardsGrouped(ctx, scope, "cards.source_account_id", accountIDs, f, func(c *models.Card) string { return c.SourceAccountID })
+}
+
+// CardsByHolders loads the visible cards matching f held by several customers at once.
+func (s *Store) CardsByHolders(ctx context.Context, scope models.Scope, customerIDs []string, f *models.CardFilter) (map[string][]*models.Card, error) {
+	return s.cardsGrouped(ctx, scope, "cards.source_customer_id", customerIDs, f, func(c *models.Card) string { return c.SourceCustomerID })
+}
+
+func (s *Store) cardsGrouped(ctx context.Context, scope models.Scope, col string, ids []string, f *models.CardFilter, group func(*models.Card) string) (map[string][]*models.Card, error) {
+	out := make(map[string][]*models.Card, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	tx := s.cardFilter(s.db(ctx).Table("cards").Where(s.dialect.in(col, ids)), scope, f)
+	var rows []*models.Card
+	if err := tx.Order(cardOrder).Find(&rows).Error; err != nil {
+		return nil, storeErr(ctx, err)
+	}
+	for _, c := range rows {
+		k := group(c)
+		out[k] = append(out[k], c)
+	}
+	return out, nil
+}
+
+// FindCards lists the visible cards that match f in key order, a page at a time.
+func (s *Store) FindCards(ctx context.Context, scope models.Scope, f *models.CardFilter, pa PageArgs) (*Page[models.Card], models.Counter, error) {
+	q, err := s.resolvePage(pa, "card", 3, keysAsAny)
+	if err != nil {
+		return nil, nil, err
+	}
+	filtered := func(ctx context.Context) *gorm.DB {
+		return s.cardFilter(s.db(ctx).Table("cards"), scope, f)
+	}
+	ks := keyset{cols: []string{"cards.source_account_id", "cards.source_customer_id", "cards.last4"}}
+	var rows []*models.Card
+	if err := ks.apply(filtered(ctx), q).Find(&rows).Error; err != nil {
+		return nil, nil, storeErr(ctx, err)
+	}
+	cursorOf := func(c *models.Card) string {
+		return encodeCursor("card", c.SourceAccountID, c.SourceCustomerID, c.Last4)
+	}
+	return finish(rows, q, cursorOf), countOf(filtered), nil
+}
+
+// cardFilter applies the scope and a CardFilter to a query over the cards table.
+func (s *Store) cardFilter(tx *gorm.DB, scope models.Scope, f *models.CardFilter) *gorm.DB {
+	if f == nil {
+		return s.accountVisible(tx, "cards.source_account_id", scope)
+	}
+	tx = s.accountVisible(tx, "cards.source_account_id", scope.Narrow(f.OrganizationIds))
+	if f.Last4 != nil {
+		tx = tx.Where("cards.last4 = ?", *f.Last4)
+	}
+	if f.Iin != nil {
+		tx = tx.Where("cards.iin = ?", *f.Iin)
+	}
+	if f.Statuses != nil {
+		tx = tx.Where(s.dialect.in("cards.status", enumStrings(f.Statuses)))
+	}
+	if f.CardTypes != nil {
+		tx = tx.Where(s.dialect.in("cards.card_type", enumStrings(f.CardTypes)))
+	}
+	if f.NetworkIdentifiers != nil {
+		tx = tx.Where(s.dialect.inInts("cards.network_identifier", f.NetworkIdentifiers))
+	}
+	if f.SourceCustomerID != nil {
+		tx = tx.Where("cards.source_customer_id = ?", *f.SourceCustomerID)
+	}
+	if f.SourceAccountID != nil {
+		tx = tx.Where("cards.source_account_id = ?", *f.SourceAccountID)
+	}
+	return tx
+}

@@ -1,0 +1,209 @@
+package db
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// CustomersByIDs loads the visible customers among ids, keyed by sourceCustomerId.
+func (s *Store) CustomersByIDs(ctx context.Context, scope models.Scope, ids []string) (map[string]*models.Customer, error) {
+	return byKey(ctx, ids, func(c *models.Customer) string { return c.SourceCustomerID }, func() *gorm.DB {
+		tx := s.db(ctx).Table("customers").Where(s.dialect.in("customers.source_customer_id", ids))
+		return s.customerVisible(tx, "customers", scope)
+	})
+}
+
+// customerOrder describes one CustomerOrderField: its column and how its cursor key reads.
+type customerOrder struct {
+	name string
+	col  string // empty for SOURCE_CUSTOMER_ID
+	key  func(*models.Customer) time.Time
+}
+
+var customerOrders = map[models.CustomerOrderField]customerOrder{
+	models.CustomerOrderFieldSourceCustomerID:     {name: "id"},
+	models.CustomerOrderFieldCustomerCreationDate: {name: "created", col: "customers.customer_creation_date", key: func(c *models.Customer) time.Time { return c.CustomerCreationDate }},
+	models.CustomerOrderFieldEnrollmentStartDate:  {name: "enrolled", col: "customers.enrollment_start_date", key: func(c *models.Customer) time.Time { return c.EnrollmentStartDate }},
+	models.CustomerOrderFieldUpdatedAt:            {name: "updated", col: "customers.updated_at", key: func(c *models.Customer) time.Time { return c.UpdatedAt }},
+}
+
+// FindCustomers lists the visible customers that match f, in the given order, one page at a
+// time; count counts all matches and runs only if called.
+func (s *Store) FindCustomers(ctx context.Context, scope models.Scope, f *models.CustomerFilter, order *models.CustomerOrder, pa PageArgs) (*Page[models.Customer], models.Counter, error) {
+	field, desc := models.CustomerOrderFieldSourceCustomerID, false
+	if order != nil {
+		field = order.Field
+		desc = order.Direction != nil && *order.Direction == models.OrderDirectionDesc
+	}
+	o, ok := customerOrders[field]
+	if !ok {
+		return nil, nil, models.Errorf(models.ErrBadUserInput, "unknown order field %s", field)
+	}
+	orderName := o.name
+	if desc {
+		orderName += "-desc"
+	}
+	ks := keyset{cols: []string{"customers.source_customer_id"}, desc: desc}
+	parse := keysAsAny
+	cursorOf := func(c *models.Customer) string { return encodeCursor(orderName, c.SourceCustomerID) }
+	if o.col != "" {
+		ks.cols = []string{o.col, "customers.source_customer_id"}
+		parse = func(k []string) ([]any, error) {
+			t, err := time.Parse(time.RFC3339Nano, k[0])
+			if err != nil {
+				return nil, err
+			}
+			return []any{t, k[1]}, nil
+		}
+		cursorOf = func(c *models.Customer) string {
+			return encodeCursor(orderName, o.key(c).UTC().Format(time.RFC3339Nano), c.SourceCustomerID)
+		}
+	}
+	q, err := s.resolvePage(pa, orderName, len(ks.cols), parse)
+	if err != nil {
+		return nil, nil, err
+	}
+	filtered := func(ctx context.Context) *gorm.DB {
+		tx := s.db(ctx).Table("customers")
+		return s.customerFilter(tx, scope, f)
+	}
+	var rows []*models.Customer
+	if err := ks.apply(filtered(ctx), q).Find(&rows).Error; err != nil {
+		return nil, nil, storeErr(ctx, err)
+	}
+	return finish(rows, q, cursorOf), countOf(filtered), nil
+}
+
+// customerFilter applies the scope and a CustomerFilter to a query over the customers table.
+func (s *Store) customerFilter(tx *gorm.DB, scope models.Scope, f *models.CustomerFilter) *gorm.DB {
+	if f == nil {
+		return s.customerVisible(tx, "customers", scope)
+	}
+	tx = s.customerVisible(tx, "customers", scope.Narrow(f.OrganizationIds))
+	if f.Countries != nil {
+		up := make([]string, len(f.Countries))
+		for i, c := range f.Countries {
+			up[i] = strings.ToUpper(c)
+		}
+		tx = tx.Where(s.dialect.in("customers.country", up))
+	}
+	if f.PostalCode != nil {
+		tx = tx.Where("customers.postal_code = ?", *f.PostalCode)
+	}
+	if f.EnrollmentOptInStatuses != nil {
+		tx = tx.Where(s.dialect.in("customers.enrollment_opt_in_status", enumStrings(f.EnrollmentOptInStatuses)))
+	}
+	if f.TargetingIndicators != nil {
+		tx = tx.Where(s.dialect.in("customers.targeting_indicator", enumStrings(f.TargetingIndicators)))
+	}
+	if f.AlertOptInStatuses != nil {
+		// The set is stored as a JSON array of enum names, so each name appears quoted.
+		if len(f.AlertOptInStatuses) == 0 {
+			tx = tx.Where(nothing)
+		} else {
+			conds := make([]string, len(f.AlertOptInStatuses))
+			vars := make([]any, len(f.AlertOptInStatuses))
+			for i, a := range f.AlertOptInStatuses {
+				conds[i] = "customers.alert_opt_in_status LIKE ?"
+				vars[i] = `%"` + string(a) + `"%`
+			}
+			tx = tx.Where(clause.Expr{SQL: "(" + strings.Join(conds, " OR ") + ")", Vars: vars})
+		}
+	}
+	if f.SourceParentCustomerID != nil {
+		tx = tx.Where("customers.source_parent_customer_id = ?", *f.SourceParentCustomerID)
+	}
+	tx = timeRange(tx, "customers.customer_creation_date", f.CustomerCreationDate)
+	tx = timeRange(tx, "customers.enrollment_start_date", f.EnrollmentStartDate)
+	if f.UpdatedSince != nil {
+		tx = tx.Where("customers.updated_at >= ?", *f.UpdatedSince)
+	}
+	return tx
+}
+
+// timeRange applies a half-open range from <= col < to.
+func timeRange(tx *gorm.DB, col string, r *models.DateTimeRange) *gorm.DB {
+	if r == nil {
+		return tx
+	}
+	if r.From != nil {
+		tx = tx.Where(col+" >= ?", *r.From)
+	}
+	if r.To != nil {
+		tx = tx.Where(col+" < ?", *r.To)
+	}
+	return tx
+}
+
+func enumStrings[E ~string](vals []E) []string {
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// ChildPage is one parent's page of children.
+type ChildPage = Page[models.Customer]
+
+// ChildrenOf pages the visible children of several parents at once: one statement, a window
+// per parent, whatever the number of parents.
+func (s *Store) ChildrenOf(ctx context.Context, scope models.Scope, parentIDs []string, pa PageArgs) (map[string]*ChildPage, error) {
+	if pa.Last != nil || pa.Before != nil {
+		return nil, models.Errorf(models.ErrBadUserInput, "children pages forward only: use first and after")
+	}
+	q, err := s.resolvePage(pa, "id", 1, keysAsAny)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*ChildPage, len(parentIDs))
+	if len(parentIDs) == 0 {
+		return out, nil
+	}
+	inner := s.db(ctx).Table("customers").
+		Select("customers.*, ROW_NUMBER() OVER (PARTITION BY customers.source_parent_customer_id ORDER BY customers.source_customer_id) AS rn").
+		Where(s.dialect.in("customers.source_parent_customer_id", parentIDs))
+	if q.hasFrom {
+		inner = inner.Where("customers.source_customer_id > ?", q.from[0])
+	}
+	inner = s.customerVisible(inner, "customers", scope)
+	var rows []*models.Customer
+	err = s.db(ctx).Table("(?) AS t", inner).Where("t.rn <= ?", q.limit+1).
+		Order("t.source_parent_customer_id, t.source_customer_id").Find(&rows).Error
+	if err != nil {
+		return nil, storeErr(ctx, err)
+	}
+	groups := make(map[string][]*models.Customer)
+	for _, c := range rows {
+		groups[*c.SourceParentCustomerID] = append(groups[*c.SourceParentCustomerID], c)
+	}
+	for _, id := range parentIDs {
+		out[id] = finish(groups[id], q, func(c *models.Customer) string { return encodeCursor("id", c.SourceCustomerID) })
+	}
+	return out, nil
+}
+
+// CountChildren counts the visible children of several parents in one statement.
+func (s *Store) CountChildren(ctx context.Context, scope models.Scope, parentIDs []string) (map[string]int, error) {
+	type row struct {
+		ParentID string
+		N        int
+	}
+	var rows []row
+	tx := s.db(ctx).Table("customers").Select("customers.source_parent_customer_id AS parent_id, COUNT(*) AS n").
+		Where(s.dialect.in("customers.source_parent_customer_id", parentIDs))
+	if err := s.customerVisible(tx, "customers", scope).Group("customers.source_parent_customer_id").Scan(&rows).Error; err != nil {
+		return nil, storeErr(ctx, err)
+	}
+	out := make(map[string]int, len(parentIDs))
+	for _, r := range rows {
+		out[r.ParentID] = r.N
+	}
+	return out, nil
+}

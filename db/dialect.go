@@ -1,0 +1,114 @@
+package db
+
+import (
+	"context"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm/clause"
+)
+
+// dialect is the database in use. The two differ in a handful of expressions only, all here.
+type dialect string
+
+const (
+	dialectPostgres dialect = "postgres"
+	dialectSQLite   dialect = "sqlite"
+)
+
+// in is "col is one of vals" with one bound parameter whatever the list's length, so the
+// statement text is the same for 1 or 500 keys and the driver's statement cache keeps hitting:
+// = ANY($1) on PostgreSQL, IN (SELECT value FROM json_each(?)) on SQLite.
+func (d dialect) in(col string, vals []string) clause.Expr {
+	if d == dialectPostgres {
+		return clause.Expr{SQL: col + " = ANY(?)", Vars: []any{textArray(vals)}}
+	}
+	b, _ := json.Marshal(vals) // []string always marshals
+	return clause.Expr{SQL: col + " IN (SELECT value FROM json_each(?))", Vars: []any{string(b)}}
+}
+
+// inInts is in for integer values.
+func (d dialect) inInts(col string, vals []int) clause.Expr {
+	if d == dialectPostgres {
+		return clause.Expr{SQL: col + " = ANY(?)", Vars: []any{intArray(vals)}}
+	}
+	b, _ := json.Marshal(vals)
+	return clause.Expr{SQL: col + " IN (SELECT value FROM json_each(?))", Vars: []any{string(b)}}
+}
+
+// month is the YYYY-MM of a stored UTC timestamp column.
+func (d dialect) month(col string) string {
+	if d == dialectPostgres {
+		return "to_char(" + col + " AT TIME ZONE 'UTC', 'YYYY-MM')"
+	}
+	// SQLite keeps timestamps as "YYYY-MM-DD hh:mm:ss...+00:00" text, always in UTC.
+	return "substr(" + col + ", 1, 7)"
+}
+
+// textArray is a PostgreSQL text[] parameter. It is a driver.Valuer so that GORM passes it as
+// one value instead of expanding the slice into a list of placeholders.
+type textArray []string
+
+// Value writes the array literal {"a","b"} with quotes and backslashes escaped.
+func (a textArray) Value() (driver.Value, error) {
+	var b strings.Builder
+	b.Grow(len(a) * 16)
+	b.WriteByte('{')
+	for i, s := range a {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		for _, r := range s {
+			if r == '"' || r == '\\' {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String(), nil
+}
+
+// intArray is a PostgreSQL integer[] parameter, passed as one value like textArray.
+type intArray []int
+
+// Value writes the array literal {1,2}.
+func (a intArray) Value() (driver.Value, error) {
+	b := make([]byte, 0, 2+4*len(a))
+	b = append(b, '{')
+	for i, v := range a {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(v), 10)
+	}
+	return string(append(b, '}')), nil
+}
+
+// isUnavailable tells database outages (refused or dropped connections, shutdowns, statement
+// timeouts, a locked SQLite file) from errors in the statement itself.
+func isUnavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		c := pgErr.Code
+		return strings.HasPrefix(c, "08") || // connection exception
+			c == "57P01" || c == "57P02" || c == "57P03" || // shutdown, cannot connect now
+			c == "57014" || // statement timeout / cancelled
+			c == "53300" // too many connections
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	if errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked") ||
+		strings.Contains(msg, "conn closed") || strings.Contains(msg, "connection refused")
+}

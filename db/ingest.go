@@ -1,0 +1,326 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// IngestOptions are the caller's choices for one ingest.
+type IngestOptions struct {
+	// SkipInvalid writes the valid customers and reports the rest.
+	SkipInvalid bool
+	// DryRun validates and counts without writing.
+	DryRun bool
+}
+
+// IngestResult is what an ingest did (or, on a dry run, would do).
+type IngestResult struct {
+	Summary   models.IngestSummary
+	Problems  []models.UserError
+	Customers []*models.Customer // as stored after the ingest; empty on a dry run or rejection
+}
+
+// errRollback ends a transaction without writing: a rejected batch or a dry run.
+var errRollback = errors.New("rollback")
+
+// Ingest upserts whole customer trees in one transaction. A customer, its listed accounts and
+// their listed cards are created or replaced by their keys; an account's holder set is
+// replaced (cards of holders it no longer lists go with them); rows sent unchanged are not
+// touched, so updatedAt moves only on a real change. With any problem nothing is written,
+// unless opt.SkipInvalid, which writes the valid customers.
+func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.CustomerInput, opt IngestOptions) (*IngestResult, error) {
+	res := &IngestResult{Customers: []*models.Customer{}}
+	res.Summary = models.IngestSummary{Customers: &models.WriteCounts{}, Accounts: &models.WriteCounts{}, Cards: &models.WriteCounts{}, DryRun: opt.DryRun}
+	if len(in) > s.cfg.MaxBatch {
+		res.Problems = []models.UserError{{Path: "customers", Code: models.UserErrorCodeLimitExceeded,
+			Message: fmt.Sprintf("a batch may hold at most %d customers, got %d", s.cfg.MaxBatch, len(in))}}
+		return res, nil
+	}
+	problems, invalid := models.ValidateCustomers(in)
+
+	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		existing, err := customersByIDs(tx, s.dialect, inputIDs(in))
+		if err != nil {
+			return err
+		}
+		problems = append(problems, forbiddenCustomers(scope, in, existing, invalid)...)
+		sortByCustomer(problems)
+		res.Problems = problems
+		skipped := 0
+		for _, bad := range invalid {
+			if bad {
+				skipped++
+			}
+		}
+		if skipped > 0 && !opt.SkipInvalid {
+			return errRollback
+		}
+		res.Summary.SkippedCustomers = skipped
+		rows := models.BuildRows(in, func(i int) bool { return !invalid[i] })
+		w := &writer{tx: tx, d: s.dialect, now: time.Now().UTC().Truncate(time.Microsecond), sum: &res.Summary}
+		if err := w.write(rows, existing); err != nil {
+			return err
+		}
+		if opt.DryRun {
+			return errRollback
+		}
+		res.Customers = rows.Customers
+		return nil
+	})
+	if err != nil && !errors.Is(err, errRollback) {
+		return nil, storeErr(ctx, err)
+	}
+	if errors.Is(err, errRollback) && !opt.DryRun {
+		// A rejected batch reports all zeros.
+		res.Summary = models.IngestSummary{Customers: &models.WriteCounts{}, Accounts: &models.WriteCounts{}, Cards: &models.WriteCounts{}}
+	}
+	return res, nil
+}
+
+func inputIDs(in []*models.CustomerInput) []string {
+	ids := make([]string, 0, len(in))
+	for _, c := range in {
+		if c != nil && c.SourceCustomerID != nil {
+			ids = append(ids, *c.SourceCustomerID)
+		}
+	}
+	return ids
+}
+
+// forbiddenCustomers reports customers the caller may not create, change or move: the stored
+// organization and the sent one must both be in scope.
+func forbiddenCustomers(scope models.Scope, in []*models.CustomerInput, existing map[string]*models.Customer, invalid []bool) []models.UserError {
+	if scope.All() {
+		return nil
+	}
+	var out []models.UserError
+	for i, c := range in {
+		if c == nil || c.SourceCustomerID == nil {
+			continue
+		}
+		if old, ok := existing[*c.SourceCustomerID]; ok && !scope.Allows(old.OrganizationID) {
+			out = append(out, models.UserError{Path: fmt.Sprintf("customers[%d].sourceCustomerId", i), Code: models.UserErrorCodeForbidden,
+				Message: "this customer belongs to an organization outside your access"})
+			invalid[i] = true
+			continue
+		}
+		if c.OrganizationID != nil && !scope.Allows(*c.OrganizationID) {
+			out = append(out, models.UserError{Path: fmt.Sprintf("customers[%d].organizationId", i), Code: models.UserErrorCodeForbidden,
+				Message: fmt.Sprintf("organization %q is outside your access", *c.OrganizationID)})
+			invalid[i] = true
+		}
+	}
+	return out
+}
+
+// sortByCustomer orders problems by the customer index their path starts with, keeping the
+// order within one customer.
+func sortByCustomer(p []models.UserError) {
+	idx := func(path string) int {
+		rest, ok := strings.CutPrefix(path, "customers[")
+		if !ok {
+			return -1
+		}
+		n, _ := strconv.Atoi(rest[:max(strings.IndexByte(rest, ']'), 0)])
+		return n
+	}
+	sort.SliceStable(p, func(i, j int) bool { return idx(p[i].Path) < idx(p[j].Path) })
+}
+
+func customersByIDs(tx *gorm.DB, d dialect, ids []string) (map[string]*models.Customer, error) {
+	out := make(map[string]*models.Customer, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []*models.Customer
+	if err := tx.Table("customers").Where(d.in("source_customer_id", ids)).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	for _, c := range rows {
+		out[c.SourceCustomerID] = c
+	}
+	return out, nil
+}
+
+// writer compares a batch's rows with what is stored and writes only the differences.
+type writer struct {
+	tx  *gorm.DB
+	d   dialect
+	now time.Time
+	sum *models.IngestSummary
+}
+
+// insertChunk keeps multi-row statements under both databases' parameter limits.
+const insertChunk = 500
+
+func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.Customer) error {
+	var customers []*models.Customer
+	for i, c := range rows.Customers {
+		if old, ok := existingCustomers[c.SourceCustomerID]; ok {
+			if old.SameAttributes(c) {
+				w.sum.Customers.Unchanged++
+				rows.Customers[i] = old
+				continue
+			}
+			c.CreatedAt, c.UpdatedAt = old.CreatedAt, w.now
+			w.sum.Customers.Updated++
+		} else {
+			c.CreatedAt, c.UpdatedAt = w.now, w.now
+			w.sum.Customers.Created++
+		}
+		customers = append(customers, c)
+	}
+	if err := upsertRows(w.tx, customers, []string{"source_customer_id"}); err != nil {
+		return err
+	}
+
+	accountIDs := make([]string, len(rows.Accounts))
+	for i, a := range rows.Accounts {
+		accountIDs[i] = a.SourceAccountID
+	}
+	var stored []*models.Account
+	if err := w.tx.Table("accounts").Where(w.d.in("source_account_id", accountIDs)).Find(&stored).Error; err != nil {
+		return err
+	}
+	storedAccounts := make(map[string]*models.Account, len(stored))
+	for _, a := range stored {
+		storedAccounts[a.SourceAccountID] = a
+	}
+	var accounts []*models.Account
+	var holderChanged []*models.Account
+	var dropped []models.AccountHolder // holders an account no longer lists
+	for _, a := range rows.Accounts {
+		old, ok := storedAccounts[a.SourceAccountID]
+		switch {
+		case ok && old.SameAttributes(a):
+			w.sum.Accounts.Unchanged++
+			continue
+		case ok:
+			a.CreatedAt, a.UpdatedAt = old.CreatedAt, w.now
+			w.sum.Accounts.Updated++
+			if !slices.Equal(old.SourceCustomerIDs, a.SourceCustomerIDs) {
+				holderChanged = append(holderChanged, a)
+				dropped = append(dropped, removedHolders(a.SourceAccountID, old.SourceCustomerIDs, a.SourceCustomerIDs)...)
+			}
+		default:
+			a.CreatedAt, a.UpdatedAt = w.now, w.now
+			w.sum.Accounts.Created++
+			holderChanged = append(holderChanged, a)
+		}
+		accounts = append(accounts, a)
+	}
+	if err := upsertRows(w.tx, accounts, []string{"source_account_id"}); err != nil {
+		return err
+	}
+	if err := replaceHolders(w.tx, w.d, holderChanged, dropped); err != nil {
+		return err
+	}
+
+	var storedCards []*models.Card
+	if err := w.tx.Table("cards").Where(w.d.in("source_account_id", accountIDs)).Find(&storedCards).Error; err != nil {
+		return err
+	}
+	cardsByKey := make(map[models.CardKey]*models.Card, len(storedCards))
+	for _, c := range storedCards {
+		cardsByKey[c.Key()] = c
+	}
+	var cards []*models.Card
+	for _, c := range rows.Cards {
+		old, ok := cardsByKey[c.Key()]
+		switch {
+		case ok && old.SameAttributes(c):
+			w.sum.Cards.Unchanged++
+			continue
+		case ok:
+			c.CreatedAt, c.UpdatedAt = old.CreatedAt, w.now
+			w.sum.Cards.Updated++
+		default:
+			c.CreatedAt, c.UpdatedAt = w.now, w.now
+			w.sum.Cards.Created++
+		}
+		cards = append(cards, c)
+	}
+	return upsertRows(w.tx, cards, []string{"source_account_id", "source_customer_id", "last4"})
+}
+
+// upsertRows inserts rows, replacing every column but the key and created_at of rows that
+// exist.
+func upsertRows[T any](tx *gorm.DB, rows []*T, key []string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	cols := make([]clause.Column, len(key))
+	for i, k := range key {
+		cols[i] = clause.Column{Name: k}
+	}
+	stmt := &gorm.Statement{DB: tx}
+	if err := stmt.Parse(rows[0]); err != nil {
+		return err
+	}
+	var update []string
+	for _, f := range stmt.Schema.Fields {
+		if f.DBName != "" && !f.PrimaryKey && f.DBName != "created_at" {
+			update = append(update, f.DBName)
+		}
+	}
+	return tx.Clauses(clause.OnConflict{Columns: cols, DoUpdates: clause.AssignmentColumns(update)}).
+		CreateInBatches(rows, insertChunk).Error
+}
+
+func removedHolders(account string, before, after []string) []models.AccountHolder {
+	var out []models.AccountHolder
+	for _, h := range before {
+		found := false
+		for _, k := range after {
+			if h == k {
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, models.AccountHolder{SourceAccountID: account, SourceCustomerID: h})
+		}
+	}
+	return out
+}
+
+// replaceHolders rewrites the holder rows of the given accounts from their SourceCustomerIDs
+// and removes the cards of holders an account no longer lists (a card's holder must hold its
+// account).
+func replaceHolders(tx *gorm.DB, d dialect, accounts []*models.Account, dropped []models.AccountHolder) error {
+	if len(accounts) == 0 {
+		return nil
+	}
+	ids := make([]string, len(accounts))
+	var holders []*models.AccountHolder
+	for i, a := range accounts {
+		ids[i] = a.SourceAccountID
+		for pos, h := range a.SourceCustomerIDs {
+			holders = append(holders, &models.AccountHolder{SourceAccountID: a.SourceAccountID, SourceCustomerID: h, Position: pos})
+		}
+	}
+	if err := tx.Where(d.in("source_account_id", ids)).Delete(&models.AccountHolder{}).Error; err != nil {
+		return err
+	}
+	if err := tx.CreateInBatches(holders, insertChunk).Error; err != nil {
+		return err
+	}
+	for _, h := range dropped {
+		err := tx.Where("source_account_id = ? AND source_customer_id = ?", h.SourceAccountID, h.SourceCustomerID).Delete(&models.Card{}).Error
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// errUserErrors ends a mutation's transaction when its input broke a rule.
+var errUserErrors = errors.New("user errors")
+
+func notFound(path, what string) []models.UserError {
+	return []models.UserError{{Path: path, Code: models.UserErrorCodeNotFound, Message: what + " does not exist or is not visible to you"}}
+}
+
+// mutate runs fn in one transaction and sorts its outcome: user errors roll back and are
+// returned as such; other failures become coded store errors.
+func (s *Store) mutate(ctx context.Context, fn func(tx *gorm.DB) ([]models.UserError, error)) ([]models.UserError, error) {
+	var problems []models.UserError
+	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		problems, err = fn(tx)
+		if err == nil && len(problems) > 0 {
+			return errUserErrors
+		}
+		return err
+	})
+	if errors.Is(err, errUserErrors) {
+		return problems, nil
+	}
+	return nil, storeErr(ctx, err)
+}
+
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// UpdateCustomer changes the fields a patch names. Moving a customer to an organization out of
+// the caller's scope is FORBIDDEN.
+func (s *Store) UpdateCustomer(ctx context.Context, scope models.Scope, id string, p models.CustomerPatch) (*models.Customer, []models.UserError, error) {
+	var out *models.Customer
+	problems, err := s.mutate(ctx, func(tx *gorm.DB) ([]models.UserError, error) {
+		var old models.Customer
+		q := s.customerVisible(tx.Table("customers").Where("customers.source_customer_id = ?", id), "customers", scope)
+		if n := q.Limit(1).Find(&old); n.Error != nil || n.RowsAffected == 0 {
+			return notFound("sourceCustomerId", "customer "+quote(id)), n.Error
+		}
+		c, problems := models.ApplyCustomerPatch(&old, p)
+		if len(problems) > 0 {
+			return problems, nil
+		}
+		if !scope.Allows(c.OrganizationID) {
+			return []models.UserError{{Path: "patch.organizationId", Code: models.UserErrorCodeForbidden,
+				Message: "organization " + quote(c.OrganizationID) + " is outside your access"}}, nil
+		}
+		out = c
+		if c.SameAttributes(&old) {
+			return nil, nil
+		}
+		c.UpdatedAt = now()
+		return nil, tx.Save(c).Error
+	})
+	if err != nil || len(problems) > 0 {
+		return nil, problems, err
+	}
+	return out, nil, nil
+}
+
+// UpdateAccount changes the fields a patch names; a new holder set replaces the holder rows and
+// removes the cards of holders no longer listed.
+func (s *Store) UpdateAccount(ctx context.Context, scope models.Scope, id string, p models.AccountPatch) (*models.Account, []models.UserError, error) {
+	var out *models.Account
+	problems, err := s.mutate(ctx, func(tx *gorm.DB) ([]models.UserError, error) {
+		var old models.Account
+		q := s.accountVisible(tx.Table("accounts").Where("accounts.source_account_id = ?", id), "accounts.source_account_id", scope)
+		if n := q.Limit(1).Find(&old); n.Error != nil || n.RowsAffected == 0 {
+			return notFound("sourceAccountId", "account "+quote(id)), n.Error
+		}
+		a, problems := models.ApplyAccountPatch(&old, p)
+		if len(problems) > 0 {
+			return problems, nil
+		}
+		out = a
+		if a.SameAttributes(&old) {
+			return nil, nil
+		}
+		a.UpdatedAt = now()
+		if err := tx.Save(a).Error; err != nil {
+			return nil, err
+		}
+		if slices.Equal(old.SourceCustomerIDs, a.SourceCustomerIDs) {
+			return nil, nil
+		}
+		return nil, replaceHolders(tx, s.dialect, []*models.Account{a}, removedHolders(id, old.SourceCustomerIDs, a.SourceCustomerIDs))
+	})
+	if err != nil || len(problems) > 0 {
+		return nil, problems, err
+	}
+	return out, nil, nil
+}
+
+// UpdateCard changes the fields a patch names.
+func (s *Store) UpdateCard(ctx context.Context, scope models.Scope, key models.CardKey, p models.CardPatch) (*models.Card, []models.UserError, error) {
+	var out *models.Card
+	problems, err := s.mutate(ctx, func(tx *gorm.DB) ([]models.UserError, error) {
+		var old models.Card
+		q := tx.Table("cards").Where("cards.source_account_id = ? AND cards.source_customer_id = ? AND cards.last4 = ?",
+			key.SourceAccountID, key.SourceCustomerID, key.Last4)
+		q = s.accountVisible(q, "cards.source_account_id", scope)
+		if n := q.Limit(1).Find(&old); n.Error != nil || n.RowsAffected == 0 {
+			return notFound("last4", "card "+quote(key.Last4)+" of customer "+quote(key.SourceCustomerID)+" on account "+quote(key.SourceAccountID)), n.Error
+		}
+		c, problems := models.ApplyCardPatch(&old, p)
+		if len(problems) > 0 {
+			return problems, nil
+		}
+		out = c
+		if c.SameAttributes(&old) {
+			return nil, nil
+		}
+		c.UpdatedAt = now()
+		return nil, tx.Save(c).Error
+	})
+	if err != nil || len(problems) > 0 {
+		return nil, problems, err
+	}
+	return out, nil, nil
+}
+
+// DeleteCustomer removes a customer and the cards it holds. Each account it held goes too, with
+// its cards and holder rows, when no other ingested holder remains; otherwise the account stays
+// as it is (its sourceCustomerIds still name the deleted customer).
+func (s *Store) DeleteCustomer(ctx context.Context, scope models.Scope, id string) (string, []models.UserError, error) {
+	problems, err := s.mutate(ctx, func(tx *gorm.DB) ([]models.UserError, error) {
+		var c models.Customer
+		q := s.customerVisible(tx.Table("customers").Where("customers.source_customer_id = ?", id), "customers", scope)
+		if n := q.Limit(1).Find(&c); n.Error != nil || n.RowsAffected == 0 {
+			return notFound("sourceCustomerId", "customer "+quote(id)), n.Error
+		}
+		var orphaned []string
+		err := tx.Table("account_holders AS h").Select("h.source_account_id").
+			Where("h.source_customer_id = ?", id).
+			Where("NOT EXISTS (SELECT 1 FROM account_holders o JOIN customers oc ON oc.source_customer_id = o.source_customer_id" +
+				" WHERE o.source_account_id = h.source_account_id AND o.source_customer_id <> h.source_customer_id)").
+			Scan(&orphaned).Error
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.Where("source_customer_id = ?", id).Delete(&models.Card{}).Error; err != nil {
+			return nil, err
+		}
+		if len(orphaned) > 0 {
+			for _, m := range []any{&models.Card{}, &models.AccountHolder{}, &models.Account{}} {
+				if err := tx.Where(s.dialect.in("source_account_id", orphaned)).Delete(m).Error; err != nil {
+					return nil, err
+				}
+			}
+		}
+		return nil, tx.Delete(&models.Customer{}, "source_customer_id = ?", id).Error
+	})
+	if err != nil || len(problems) > 0 {
+		return "", problems, err
+	}
+	return models.CustomerNodeID(id), nil, nil
+}
+
+// quote shows an id in a message, shortened so that a huge input does not echo back whole.
+func quote(s string) string {
+	r := []rune(s)
+	if len(r) > 40 {
+		s = string(r[:40]) + "…"
+	}
+	return `"` + s + `"`
+}

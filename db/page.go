@@ -1,0 +1,187 @@
+package db
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// PageArgs are the Relay arguments of a connection.
+type PageArgs struct {
+	First, Last   *int
+	After, Before *string
+}
+
+// Page is one page of a keyset-paginated list.
+type Page[T any] struct {
+	Items   []*T
+	Cursors []string
+	HasNext bool
+	HasPrev bool
+}
+
+// pageQuery is a resolved PageArgs: how many rows, which way, from where.
+type pageQuery struct {
+	limit    int
+	backward bool
+	from     []any // key values of the cursor, nil for the start (or end)
+	hasFrom  bool
+}
+
+// cursor is the decoded form of an opaque cursor: the ordering it belongs to and the key
+// values of the row it points at. Cursors of one ordering cannot be used with another.
+type cursor struct {
+	Order string   `json:"o"`
+	Key   []string `json:"k"`
+}
+
+func encodeCursor(order string, key ...string) string {
+	b, _ := json.Marshal(cursor{Order: order, Key: key}) // strings always marshal
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s, order string, parts int) ([]string, error) {
+	bad := models.Errorf(models.ErrBadUserInput, "invalid cursor: use a cursor this connection returned, with the same order")
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, bad
+	}
+	var c cursor
+	if json.Unmarshal(raw, &c) != nil || c.Order != order || len(c.Key) != parts {
+		return nil, bad
+	}
+	return c.Key, nil
+}
+
+// resolvePage checks the Relay arguments against the page limits and decodes the cursor;
+// parse turns the cursor's key strings into the bound values of the keyset comparison.
+func (s *Store) resolvePage(a PageArgs, order string, parts int, parse func([]string) ([]any, error)) (pageQuery, error) {
+	if a.First != nil && a.Last != nil {
+		return pageQuery{}, models.Errorf(models.ErrBadUserInput, "first and last cannot be used together")
+	}
+	q := pageQuery{limit: s.cfg.DefaultPage}
+	n, name := a.First, "first"
+	if a.Last != nil || (a.First == nil && a.Before != nil) {
+		q.backward = true
+		n, name = a.Last, "last"
+	}
+	if n != nil {
+		if *n < 0 || *n > s.cfg.MaxPage {
+			return pageQuery{}, models.Errorf(models.ErrBadUserInput, "%s must be between 0 and %d, got %d", name, s.cfg.MaxPage, *n)
+		}
+		q.limit = *n
+	}
+	c := a.After
+	if q.backward {
+		c = a.Before
+	}
+	if c != nil {
+		key, err := decodeCursor(*c, order, parts)
+		if err != nil {
+			return pageQuery{}, err
+		}
+		if q.from, err = parse(key); err != nil {
+			return pageQuery{}, models.Errorf(models.ErrBadUserInput, "invalid cursor: use a cursor this connection returned, with the same order")
+		}
+		q.hasFrom = true
+	}
+	return q, nil
+}
+
+func keysAsAny(key []string) ([]any, error) {
+	out := make([]any, len(key))
+	for i, k := range key {
+		out[i] = k
+	}
+	return out, nil
+}
+
+// keyset orders rows by cols (all in one direction) and pages through them by comparing the
+// row value (c1, c2, ...) with the cursor's: never OFFSET, so cursors survive inserts.
+type keyset struct {
+	cols []string
+	desc bool
+}
+
+// apply adds the cursor condition, the order and the limit (one extra row tells whether
+// another page follows).
+func (k keyset) apply(tx *gorm.DB, q pageQuery) *gorm.DB {
+	desc := k.desc != q.backward // paging backward reads in the opposite order, then reverses
+	if q.hasFrom {
+		op := ">"
+		if desc {
+			op = "<"
+		}
+		ph := strings.TrimSuffix(strings.Repeat("?, ", len(k.cols)), ", ")
+		lhs, rhs := strings.Join(k.cols, ", "), ph
+		if len(k.cols) > 1 {
+			lhs, rhs = "("+lhs+")", "("+ph+")"
+		}
+		tx = tx.Where(clause.Expr{SQL: lhs + " " + op + " " + rhs, Vars: q.from})
+	}
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	for _, c := range k.cols {
+		tx = tx.Order(c + dir)
+	}
+	return tx.Limit(q.limit + 1)
+}
+
+// finish trims the extra row, restores the requested order and computes cursors.
+func finish[T any](rows []*T, q pageQuery, cursorOf func(*T) string) *Page[T] {
+	p := &Page[T]{}
+	more := len(rows) > q.limit
+	if more {
+		rows = rows[:q.limit]
+	}
+	if q.backward {
+		slices.Reverse(rows)
+		p.HasPrev = more
+		p.HasNext = q.hasFrom
+	} else {
+		p.HasNext = more
+		p.HasPrev = q.hasFrom
+	}
+	p.Items = rows
+	p.Cursors = make([]string, len(rows))
+	for i, r := range rows {
+		p.Cursors[i] = cursorOf(r)
+	}
+	return p
+}
+
+// countOf counts the rows of a filtered query, when a client selects totalCount.
+func countOf(filtered func(context.Context) *gorm.DB) models.Counter {
+	return func(ctx context.Context) (int, error) {
+		var n int64
+		if err := filtered(ctx).Count(&n).Error; err != nil {
+			return 0, storeErr(ctx, err)
+		}
+		return int(n), nil
+	}
+}
+
+// byKey runs query when there are ids and keys its rows.
+func byKey[T any](ctx context.Context, ids []string, key func(*T) string, query func() *gorm.DB) (map[string]*T, error) {
+	out := make(map[string]*T, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []*T
+	if err := query().Find(&rows).Error; err != nil {
+		return nil, storeErr(ctx, err)
+	}
+	for _, r := range rows {
+		out[key(r)] = r
+	}
+	return out, nil
+}

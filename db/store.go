@@ -1,0 +1,236 @@
+// Package db is the storage layer: it opens PostgreSQL or the embedded SQLite file, keeps the
+// schema up to date, and holds every query the API runs. Every read takes the caller's
+// models.Scope and applies it in SQL.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// DefaultSQLitePath is where the embedded store lives when no DATABASE_URL is given.
+const DefaultSQLitePath = "data/portfolio.db"
+
+// Config says which database to open and how to pace it.
+type Config struct {
+	// URL is a postgres:// (or postgresql://) URL; anything else is the path of an SQLite
+	// file, and empty means DefaultSQLitePath.
+	URL string
+	// MaxOpenConns caps the connection pool (default 16 for PostgreSQL, 4 for SQLite).
+	MaxOpenConns int
+	// StatementTimeout bounds every PostgreSQL statement on the server side (default 30s);
+	// request contexts cancel statements earlier.
+	StatementTimeout time.Duration
+	// DefaultPage and MaxPage bound connection page sizes (defaults 50 and 500).
+	DefaultPage, MaxPage int
+	// MaxBatch bounds the customers of one ingest (default 1000).
+	MaxBatch int
+	// Logger receives slow and failed statements (default slog.Default()).
+	Logger *slog.Logger
+	// OnStatement, if set, is called once for every SQL statement sent; tests count with it.
+	OnStatement func()
+}
+
+// Store is the database behind the API.
+type Store struct {
+	gdb     *gorm.DB
+	sqlDB   *sql.DB
+	dialect dialect
+	cfg     Config
+}
+
+// Open connects to the database of cfg and migrates its schema.
+func Open(ctx context.Context, cfg Config) (*Store, error) {
+	cfg = withDefaults(cfg)
+	gcfg := &gorm.Config{
+		SkipDefaultTransaction: true,
+		Logger:                 &sqlLogger{log: cfg.Logger, onStatement: cfg.OnStatement, slow: time.Second},
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+		TranslateError:         true,
+	}
+	var (
+		gdb *gorm.DB
+		d   dialect
+		err error
+	)
+	if isPostgresURL(cfg.URL) {
+		d = dialectPostgres
+		gdb, err = openPostgres(cfg, gcfg)
+	} else {
+		d = dialectSQLite
+		gdb, err = openSQLite(cfg, gcfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{gdb: gdb, sqlDB: sqlDB, dialect: d, cfg: cfg}
+	if err := s.migrate(ctx); err != nil {
+		_ = sqlDB.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.URL == "" {
+		cfg.URL = DefaultSQLitePath
+	}
+	if cfg.MaxOpenConns <= 0 {
+		cfg.MaxOpenConns = 16
+		if !isPostgresURL(cfg.URL) {
+			cfg.MaxOpenConns = 4
+		}
+	}
+	if cfg.StatementTimeout <= 0 {
+		cfg.StatementTimeout = 30 * time.Second
+	}
+	if cfg.DefaultPage <= 0 {
+		cfg.DefaultPage = 50
+	}
+	if cfg.MaxPage <= 0 {
+		cfg.MaxPage = 500
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 1000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg
+}
+
+func isPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+func openPostgres(cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
+	pcfg, err := pgx.ParseConfig(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if _, ok := pcfg.RuntimeParams["statement_timeout"]; !ok {
+		pcfg.RuntimeParams["statement_timeout"] = fmt.Sprint(cfg.StatementTimeout.Milliseconds())
+	}
+	// Timestamps travel as timestamptz and come back in UTC whatever the server's zone.
+	pcfg.RuntimeParams["timezone"] = "UTC"
+	sqlDB := stdlib.OpenDB(*pcfg)
+	sqlDB.SetMaxOpenConns(cfg.MaxOpenConns)
+	sqlDB.SetMaxIdleConns(cfg.MaxOpenConns)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	sqlDB.SetConnMaxLifetime(time.Hour)
+	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open PostgreSQL: %w", err)
+	}
+	return gdb, nil
+}
+
+func openSQLite(cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
+	path := cfg.URL
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create the data directory: %w", err)
+		}
+	}
+	// WAL lets readers run while one writer writes; IMMEDIATE transactions take the write
+	// lock up front, so two writers queue (busy_timeout) instead of failing to upgrade.
+	q := url.Values{}
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	gdb, err := gorm.Open(sqlite.Open("file:"+path+"?"+q.Encode()), gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+	}
+	sqlDB, err := gdb.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(cfg.MaxOpenConns)
+	sqlDB.SetMaxIdleConns(cfg.MaxOpenConns)
+	return gdb, nil
+}
+
+// Close releases the connection pool.
+func (s *Store) Close() error { return s.sqlDB.Close() }
+
+// Ping tells whether the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx) }
+
+// Dialect names the database in use ("postgres" or "sqlite").
+func (s *Store) Dialect() string { return string(s.dialect) }
+
+// MaxBatch is the largest ingest batch the store accepts.
+func (s *Store) MaxBatch() int { return s.cfg.MaxBatch }
+
+// migrate creates or upgrades the schema; it is idempotent and runs at every start.
+func (s *Store) migrate(ctx context.Context) error {
+	err := s.gdb.WithContext(ctx).AutoMigrate(&models.Customer{}, &models.Account{}, &models.AccountHolder{}, &models.Card{})
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// db returns a session bound to ctx.
+func (s *Store) db(ctx context.Context) *gorm.DB { return s.gdb.WithContext(ctx) }
+
+// storeErr turns database failures into coded errors: an unreachable or timed-out database is
+// SERVICE_UNAVAILABLE, a cancelled request keeps its context error, anything else stays
+// internal (logged, never shown).
+func storeErr(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if errors.Is(ctxErr, context.DeadlineExceeded) {
+			return &wrapped{code: models.ErrServiceUnavailable, msg: "the request timed out", err: err}
+		}
+		return ctxErr
+	}
+	if isUnavailable(err) {
+		return &wrapped{code: models.ErrServiceUnavailable, msg: "the database is unavailable", err: err}
+	}
+	return err
+}
+
+// wrapped keeps the driver error for the log while showing only a coded, safe message.
+type wrapped struct {
+	code models.ErrorCode
+	msg  string
+	err  error
+}
+
+func (w *wrapped) Error() string { return w.msg + ": " + w.err.Error() }
+func (w *wrapped) Unwrap() error { return w.err }
+
+// AsCoded exposes the safe part for models.CodeOf.
+func (w *wrapped) As(target any) bool {
+	if t, ok := target.(**models.Error); ok {
+		*t = &models.Error{Code: w.code, Message: w.msg}
+		return true
+	}
+	return false
+}
