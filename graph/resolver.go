@@ -1,8 +1,11 @@
 package graph
 
-// This file will not be regenerated automatically.
-//
-// It serves as dependency injection for your app, add any dependencies you require
-// here.
+import (
+	"github.com/portfolio-graph/portfolio-graph/db"
+)
 
-type Resolver struct{}
+// Resolver is the composition root of the GraphQL layer. Resolvers are adapters: they read
+// arguments, call the store or a loader, and shape the result; no SQL lives here.
+type Resolver struct {
+	Store *db.Store
+}

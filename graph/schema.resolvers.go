@@ -7,105 +7,183 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
+	"github.com/portfolio-graph/portfolio-graph/db"
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
 func (r *accountResolver) Holders(ctx context.Context, obj *models.Account) ([]*models.Customer, error) {
-	panic(fmt.Errorf("not implemented: Holders - holders"))
+	return holdersOf(ctx, obj)
 }
 
 func (r *accountResolver) PrimaryCustomer(ctx context.Context, obj *models.Account) (*models.Customer, error) {
-	panic(fmt.Errorf("not implemented: PrimaryCustomer - primaryCustomer"))
+	return primaryOf(ctx, obj)
 }
 
 func (r *accountResolver) Cards(ctx context.Context, obj *models.Account, filter *models.CardFilter) ([]*models.Card, error) {
-	panic(fmt.Errorf("not implemented: Cards - cards"))
+	return cardsOfAccount(ctx, obj, filter)
 }
 
 func (r *cardResolver) Account(ctx context.Context, obj *models.Card) (*models.Account, error) {
-	panic(fmt.Errorf("not implemented: Account - account"))
+	return accountOfCard(ctx, obj)
 }
 
 func (r *cardResolver) Customer(ctx context.Context, obj *models.Card) (*models.Customer, error) {
-	panic(fmt.Errorf("not implemented: Customer - customer"))
+	return holderOfCard(ctx, obj)
 }
 
 func (r *customerResolver) Parent(ctx context.Context, obj *models.Customer) (*models.Customer, error) {
-	panic(fmt.Errorf("not implemented: Parent - parent"))
+	return parentOf(ctx, obj)
 }
 
 func (r *customerResolver) Children(ctx context.Context, obj *models.Customer, first *int, after *string) (*models.CustomerConnection, error) {
-	panic(fmt.Errorf("not implemented: Children - children"))
+	page, err := childrenOf(ctx, obj, db.PageArgs{First: first, After: after})
+	if err != nil {
+		return nil, err
+	}
+	return customerConnection(page, func(ctx context.Context) (int, error) { return childCount(ctx, obj) }), nil
 }
 
 func (r *customerResolver) Accounts(ctx context.Context, obj *models.Customer, filter *models.AccountFilter) ([]*models.Account, error) {
-	panic(fmt.Errorf("not implemented: Accounts - accounts"))
+	return accountsOf(ctx, obj, filter)
 }
 
 func (r *customerResolver) Cards(ctx context.Context, obj *models.Customer, filter *models.CardFilter) ([]*models.Card, error) {
-	panic(fmt.Errorf("not implemented: Cards - cards"))
+	return cardsOfCustomer(ctx, obj, filter)
 }
 
 func (r *mutationResolver) IngestCustomers(ctx context.Context, customers []*models.CustomerInput, options *models.IngestOptions) (*models.IngestCustomersPayload, error) {
-	panic(fmt.Errorf("not implemented: IngestCustomers - ingestCustomers"))
+	if err := requireWriter(ctx); err != nil {
+		return nil, err
+	}
+	var opt db.IngestOptions
+	if options != nil {
+		opt.SkipInvalid = options.SkipInvalid != nil && *options.SkipInvalid
+		opt.DryRun = options.DryRun != nil && *options.DryRun
+	}
+	res, err := r.Store.Ingest(ctx, scopeOf(ctx), customers, opt)
+	if err != nil {
+		return nil, err
+	}
+	adopt(ctx, res.Customers)
+	return &models.IngestCustomersPayload{Summary: &res.Summary, UserErrors: userErrors(res.Problems), Customers: res.Customers}, nil
 }
 
 func (r *mutationResolver) UpdateCustomer(ctx context.Context, sourceCustomerID string, patch models.CustomerPatch) (*models.CustomerPayload, error) {
-	panic(fmt.Errorf("not implemented: UpdateCustomer - updateCustomer"))
+	if err := requireWriter(ctx); err != nil {
+		return nil, err
+	}
+	c, problems, err := r.Store.UpdateCustomer(ctx, scopeOf(ctx), sourceCustomerID, patch)
+	if err != nil {
+		return nil, err
+	}
+	return &models.CustomerPayload{Customer: c, UserErrors: userErrors(problems)}, nil
 }
 
 func (r *mutationResolver) UpdateAccount(ctx context.Context, sourceAccountID string, patch models.AccountPatch) (*models.AccountPayload, error) {
-	panic(fmt.Errorf("not implemented: UpdateAccount - updateAccount"))
+	if err := requireWriter(ctx); err != nil {
+		return nil, err
+	}
+	a, problems, err := r.Store.UpdateAccount(ctx, scopeOf(ctx), sourceAccountID, patch)
+	if err != nil {
+		return nil, err
+	}
+	return &models.AccountPayload{Account: a, UserErrors: userErrors(problems)}, nil
 }
 
 func (r *mutationResolver) UpdateCard(ctx context.Context, sourceAccountID string, sourceCustomerID string, last4 string, patch models.CardPatch) (*models.CardPayload, error) {
-	panic(fmt.Errorf("not implemented: UpdateCard - updateCard"))
+	if err := requireWriter(ctx); err != nil {
+		return nil, err
+	}
+	key := models.CardKey{SourceAccountID: sourceAccountID, SourceCustomerID: sourceCustomerID, Last4: last4}
+	c, problems, err := r.Store.UpdateCard(ctx, scopeOf(ctx), key, patch)
+	if err != nil {
+		return nil, err
+	}
+	return &models.CardPayload{Card: c, UserErrors: userErrors(problems)}, nil
 }
 
 func (r *mutationResolver) DeleteCustomer(ctx context.Context, sourceCustomerID string) (*models.DeleteCustomerPayload, error) {
-	panic(fmt.Errorf("not implemented: DeleteCustomer - deleteCustomer"))
+	if err := requireWriter(ctx); err != nil {
+		return nil, err
+	}
+	id, problems, err := r.Store.DeleteCustomer(ctx, scopeOf(ctx), sourceCustomerID)
+	if err != nil {
+		return nil, err
+	}
+	p := &models.DeleteCustomerPayload{UserErrors: userErrors(problems)}
+	if id != "" {
+		p.DeletedID = &id
+	}
+	return p, nil
 }
 
 func (r *queryResolver) Customer(ctx context.Context, sourceCustomerID string) (*models.Customer, error) {
-	panic(fmt.Errorf("not implemented: Customer - customer"))
+	m, err := r.Store.CustomersByIDs(ctx, scopeOf(ctx), []string{sourceCustomerID})
+	return m[sourceCustomerID], err
 }
 
 func (r *queryResolver) Customers(ctx context.Context, filter *models.CustomerFilter, orderBy *models.CustomerOrder, first *int, after *string, last *int, before *string) (*models.CustomerConnection, error) {
-	panic(fmt.Errorf("not implemented: Customers - customers"))
+	page, count, err := r.Store.FindCustomers(ctx, scopeOf(ctx), filter, orderBy, db.PageArgs{First: first, After: after, Last: last, Before: before})
+	if err != nil {
+		return nil, err
+	}
+	adopt(ctx, page.Items)
+	return customerConnection(page, count), nil
 }
 
 func (r *queryResolver) Account(ctx context.Context, sourceAccountID string) (*models.Account, error) {
-	panic(fmt.Errorf("not implemented: Account - account"))
+	m, err := r.Store.AccountsByIDs(ctx, scopeOf(ctx), []string{sourceAccountID})
+	return m[sourceAccountID], err
 }
 
 func (r *queryResolver) Accounts(ctx context.Context, filter *models.AccountFilter, first *int, after *string, last *int, before *string) (*models.AccountConnection, error) {
-	panic(fmt.Errorf("not implemented: Accounts - accounts"))
+	page, count, err := r.Store.FindAccounts(ctx, scopeOf(ctx), filter, db.PageArgs{First: first, After: after, Last: last, Before: before})
+	if err != nil {
+		return nil, err
+	}
+	adopt(ctx, page.Items)
+	return accountConnection(page, count), nil
 }
 
 func (r *queryResolver) Card(ctx context.Context, sourceAccountID string, sourceCustomerID string, last4 string) (*models.Card, error) {
-	panic(fmt.Errorf("not implemented: Card - card"))
+	key := models.CardKey{SourceAccountID: sourceAccountID, SourceCustomerID: sourceCustomerID, Last4: last4}
+	m, err := r.Store.CardsByKeys(ctx, scopeOf(ctx), []models.CardKey{key})
+	return m[key], err
 }
 
 func (r *queryResolver) Cards(ctx context.Context, filter *models.CardFilter, first *int, after *string, last *int, before *string) (*models.CardConnection, error) {
-	panic(fmt.Errorf("not implemented: Cards - cards"))
+	page, count, err := r.Store.FindCards(ctx, scopeOf(ctx), filter, db.PageArgs{First: first, After: after, Last: last, Before: before})
+	if err != nil {
+		return nil, err
+	}
+	adopt(ctx, page.Items)
+	return cardConnection(page, count), nil
 }
 
 func (r *queryResolver) Node(ctx context.Context, id string) (models.Node, error) {
-	panic(fmt.Errorf("not implemented: Node - node"))
+	nodes, err := loadNodes(ctx, r.Store, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	return nodes[0], nil
 }
 
 func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]models.Node, error) {
-	panic(fmt.Errorf("not implemented: Nodes - nodes"))
+	return loadNodes(ctx, r.Store, ids)
 }
 
 func (r *queryResolver) PortfolioStats(ctx context.Context, filter *models.CustomerFilter) (*models.PortfolioStats, error) {
-	panic(fmt.Errorf("not implemented: PortfolioStats - portfolioStats"))
+	return r.Store.PortfolioStats(ctx, scopeOf(ctx), filter)
 }
 
 func (r *queryResolver) Viewer(ctx context.Context) (*models.Viewer, error) {
-	panic(fmt.Errorf("not implemented: Viewer - viewer"))
+	c := CallerFrom(ctx)
+	v := &models.Viewer{Subject: c.Subject, Role: c.Role}
+	if !c.Scope.All() {
+		v.OrganizationIds = append([]string{}, c.Scope.Orgs()...)
+	}
+	return v, nil
 }
 
 func (r *Resolver) Account() AccountResolver { return &accountResolver{r} }

@@ -18,43 +18,43 @@ type Node interface {
 // Selects accounts. Every given field must hold; a list means any of its values.
 type AccountFilter struct {
 	// Accounts with any of these statuses.
-	Statuses []AccountStatus `json:"statuses,omitempty"`
+	Statuses []AccountStatus `json:"statuses"`
 	// Accounts of any of these types.
-	Types []AccountType `json:"types,omitempty"`
+	Types []AccountType `json:"types"`
 	// Accounts in any of these portfolios.
-	SourcePortfolioIds []string `json:"sourcePortfolioIds,omitempty"`
+	SourcePortfolioIds []string `json:"sourcePortfolioIds"`
 	// Accounts with an ingested holder in any of these organizations.
-	OrganizationIds []string `json:"organizationIds,omitempty"`
+	OrganizationIds []string `json:"organizationIds"`
 	// Accounts opened within this range.
-	AccountOpenDate *DateTimeRange `json:"accountOpenDate,omitempty"`
+	AccountOpenDate *DateTimeRange `json:"accountOpenDate"`
 }
 
 // An account of an ingested file; mirrors the publisher's JSON.
 type AccountInput struct {
 	// The account's id.
-	SourceAccountID *string `json:"sourceAccountId,omitempty"`
+	SourceAccountID *string `json:"sourceAccountId"`
 	// Every holder; must include the customer the account is nested under.
-	SourceCustomerIds []string `json:"sourceCustomerIds,omitempty"`
+	SourceCustomerIds []string `json:"sourceCustomerIds"`
 	// The primary owner; one of sourceCustomerIds.
-	PrimarySourceCustomerID *string `json:"primarySourceCustomerId,omitempty"`
+	PrimarySourceCustomerID *string `json:"primarySourceCustomerId"`
 	// The state of the account.
-	Status *AccountStatus `json:"status,omitempty"`
+	Status *AccountStatus `json:"status"`
 	// The product type.
-	Type *AccountType `json:"type,omitempty"`
+	Type *AccountType `json:"type"`
 	// The portfolio the account is enrolled in.
-	SourcePortfolioID *string `json:"sourcePortfolioId,omitempty"`
+	SourcePortfolioID *string `json:"sourcePortfolioId"`
 	// When the account was opened.
-	AccountOpenDate *time.Time `json:"accountOpenDate,omitempty"`
+	AccountOpenDate *time.Time `json:"accountOpenDate"`
 	// When the account was closed; required when status is CLOSED.
-	AccountCloseDate *time.Time `json:"accountCloseDate,omitempty"`
+	AccountCloseDate *time.Time `json:"accountCloseDate"`
 	// The cards on the account (may be empty).
-	Cards []*CardInput `json:"cards,omitempty"`
+	Cards []*CardInput `json:"cards"`
 }
 
 // The result of updateAccount.
 type AccountPayload struct {
 	// The account after the change; null if it was not changed.
-	Account *Account `json:"account,omitempty"`
+	Account *Account `json:"account"`
 	// The problems that stopped the change.
 	UserErrors []*UserError `json:"userErrors"`
 }
@@ -70,49 +70,49 @@ type Bucket struct {
 // Selects cards. Every given field must hold; a list means any of its values.
 type CardFilter struct {
 	// Cards with these last four digits.
-	Last4 *string `json:"last4,omitempty"`
+	Last4 *string `json:"last4"`
 	// Cards with this IIN.
-	Iin *string `json:"iin,omitempty"`
+	Iin *string `json:"iin"`
 	// Cards with any of these statuses.
-	Statuses []CardStatus `json:"statuses,omitempty"`
+	Statuses []CardStatus `json:"statuses"`
 	// Cards of any of these types.
-	CardTypes []CardType `json:"cardTypes,omitempty"`
+	CardTypes []CardType `json:"cardTypes"`
 	// Cards with any of these network identifiers.
-	NetworkIdentifiers []int `json:"networkIdentifiers,omitempty"`
+	NetworkIdentifiers []int `json:"networkIdentifiers"`
 	// Cards held by this customer.
-	SourceCustomerID *string `json:"sourceCustomerId,omitempty"`
+	SourceCustomerID *string `json:"sourceCustomerId"`
 	// Cards on this account.
-	SourceAccountID *string `json:"sourceAccountId,omitempty"`
+	SourceAccountID *string `json:"sourceAccountId"`
 	// Cards whose account has an ingested holder in any of these organizations.
-	OrganizationIds []string `json:"organizationIds,omitempty"`
+	OrganizationIds []string `json:"organizationIds"`
 }
 
 // A card of an ingested file; mirrors the publisher's JSON.
 type CardInput struct {
 	// Must equal the enclosing account's sourceAccountId.
-	SourceAccountID *string `json:"sourceAccountId,omitempty"`
+	SourceAccountID *string `json:"sourceAccountId"`
 	// The cardholder; one of the account's sourceCustomerIds.
-	SourceCustomerID *string `json:"sourceCustomerId,omitempty"`
+	SourceCustomerID *string `json:"sourceCustomerId"`
 	// Exactly 4 digits.
-	Last4 *string `json:"last4,omitempty"`
+	Last4 *string `json:"last4"`
 	// Exactly 6 or 8 digits.
-	Iin *string `json:"iin,omitempty"`
+	Iin *string `json:"iin"`
 	// CREDIT, DEBIT or PREPAID.
-	CardType *CardType `json:"cardType,omitempty"`
+	CardType *CardType `json:"cardType"`
 	// OPEN or CLOSED.
-	Status *CardStatus `json:"status,omitempty"`
+	Status *CardStatus `json:"status"`
 	// 3, 4, 5 or 6, as a number or a numeric string.
-	NetworkIdentifier *int `json:"networkIdentifier,omitempty"`
+	NetworkIdentifier *int `json:"networkIdentifier"`
 	// When the card was opened.
-	OpenDate *time.Time `json:"openDate,omitempty"`
+	OpenDate *time.Time `json:"openDate"`
 	// When the card was closed; required when status is CLOSED.
-	CloseDate *time.Time `json:"closeDate,omitempty"`
+	CloseDate *time.Time `json:"closeDate"`
 }
 
 // The result of updateCard.
 type CardPayload struct {
 	// The card after the change; null if it was not changed.
-	Card *Card `json:"card,omitempty"`
+	Card *Card `json:"card"`
 	// The problems that stopped the change.
 	UserErrors []*UserError `json:"userErrors"`
 }
@@ -120,55 +120,55 @@ type CardPayload struct {
 // Selects customers. Every given field must hold; a list means any of its values.
 type CustomerFilter struct {
 	// Customers of any of these organizations (intersected with the caller's organizations).
-	OrganizationIds []string `json:"organizationIds,omitempty"`
+	OrganizationIds []string `json:"organizationIds"`
 	// Customers in any of these countries (ISO 3166-1 alpha-2).
-	Countries []string `json:"countries,omitempty"`
+	Countries []string `json:"countries"`
 	// Customers with exactly this postal code.
-	PostalCode *string `json:"postalCode,omitempty"`
+	PostalCode *string `json:"postalCode"`
 	// Customers with any of these enrollment statuses.
-	EnrollmentOptInStatuses []EnrollmentOptInStatus `json:"enrollmentOptInStatuses,omitempty"`
+	EnrollmentOptInStatuses []EnrollmentOptInStatus `json:"enrollmentOptInStatuses"`
 	// Customers with any of these targeting indicators.
-	TargetingIndicators []CustomerTargetingIndicator `json:"targetingIndicators,omitempty"`
+	TargetingIndicators []CustomerTargetingIndicator `json:"targetingIndicators"`
 	// Customers opted in to any of these alerts.
-	AlertOptInStatuses []AlertOptInStatus `json:"alertOptInStatuses,omitempty"`
+	AlertOptInStatuses []AlertOptInStatus `json:"alertOptInStatuses"`
 	// Children of this customer.
-	SourceParentCustomerID *string `json:"sourceParentCustomerId,omitempty"`
+	SourceParentCustomerID *string `json:"sourceParentCustomerId"`
 	// Customers created by the publisher within this range.
-	CustomerCreationDate *DateTimeRange `json:"customerCreationDate,omitempty"`
+	CustomerCreationDate *DateTimeRange `json:"customerCreationDate"`
 	// Customers whose enrollment started within this range.
-	EnrollmentStartDate *DateTimeRange `json:"enrollmentStartDate,omitempty"`
+	EnrollmentStartDate *DateTimeRange `json:"enrollmentStartDate"`
 	// Customers whose stored attributes changed at or after this instant.
-	UpdatedSince *time.Time `json:"updatedSince,omitempty"`
+	UpdatedSince *time.Time `json:"updatedSince"`
 }
 
 // A customer of an ingested file with its accounts and their cards; mirrors the publisher's JSON.
 type CustomerInput struct {
 	// The customer's id.
-	SourceCustomerID *string `json:"sourceCustomerId,omitempty"`
+	SourceCustomerID *string `json:"sourceCustomerId"`
 	// The parent customer's id, if any.
-	SourceParentCustomerID *string `json:"sourceParentCustomerId,omitempty"`
+	SourceParentCustomerID *string `json:"sourceParentCustomerId"`
 	// The organization the customer belongs to.
-	OrganizationID *string `json:"organizationId,omitempty"`
+	OrganizationID *string `json:"organizationId"`
 	// Postal code.
-	PostalCode *string `json:"postalCode,omitempty"`
+	PostalCode *string `json:"postalCode"`
 	// ISO 3166-1 alpha-2 country code; lower case is accepted.
-	Country *string `json:"country,omitempty"`
+	Country *string `json:"country"`
 	// When the publisher created the customer.
-	CustomerCreationDate *time.Time `json:"customerCreationDate,omitempty"`
+	CustomerCreationDate *time.Time `json:"customerCreationDate"`
 	// Start of enrollment.
-	EnrollmentStartDate *time.Time `json:"enrollmentStartDate,omitempty"`
+	EnrollmentStartDate *time.Time `json:"enrollmentStartDate"`
 	// End of enrollment, if any.
-	EnrollmentEndDate *time.Time `json:"enrollmentEndDate,omitempty"`
+	EnrollmentEndDate *time.Time `json:"enrollmentEndDate"`
 	// ACTIVE or INACTIVE.
-	EnrollmentOptInStatus *EnrollmentOptInStatus `json:"enrollmentOptInStatus,omitempty"`
+	EnrollmentOptInStatus *EnrollmentOptInStatus `json:"enrollmentOptInStatus"`
 	// A non-empty set of alert opt-ins.
-	AlertOptInStatus []AlertOptInStatus `json:"alertOptInStatus,omitempty"`
+	AlertOptInStatus []AlertOptInStatus `json:"alertOptInStatus"`
 	// TARGET or DO_NOT_TARGET.
-	TargetingIndicator *CustomerTargetingIndicator `json:"targetingIndicator,omitempty"`
+	TargetingIndicator *CustomerTargetingIndicator `json:"targetingIndicator"`
 	// ALL or NONE, if sent.
-	RedemptionEligibility *RedemptionEligibility `json:"redemptionEligibility,omitempty"`
+	RedemptionEligibility *RedemptionEligibility `json:"redemptionEligibility"`
 	// At least one account.
-	Accounts []*AccountInput `json:"accounts,omitempty"`
+	Accounts []*AccountInput `json:"accounts"`
 }
 
 // How to order customers; ties break on sourceCustomerId in the same direction.
@@ -176,13 +176,13 @@ type CustomerOrder struct {
 	// The field to order by.
 	Field CustomerOrderField `json:"field"`
 	// The direction.
-	Direction *OrderDirection `json:"direction,omitempty"`
+	Direction *OrderDirection `json:"direction"`
 }
 
 // The result of updateCustomer.
 type CustomerPayload struct {
 	// The customer after the change; null if it was not changed.
-	Customer *Customer `json:"customer,omitempty"`
+	Customer *Customer `json:"customer"`
 	// The problems that stopped the change.
 	UserErrors []*UserError `json:"userErrors"`
 }
@@ -190,15 +190,15 @@ type CustomerPayload struct {
 // A half-open time range: from <= t < to. Either end may be omitted.
 type DateTimeRange struct {
 	// Inclusive lower bound.
-	From *time.Time `json:"from,omitempty"`
+	From *time.Time `json:"from"`
 	// Exclusive upper bound.
-	To *time.Time `json:"to,omitempty"`
+	To *time.Time `json:"to"`
 }
 
 // The result of deleteCustomer.
 type DeleteCustomerPayload struct {
 	// The global id the deleted customer had; null if nothing was deleted.
-	DeletedID *string `json:"deletedId,omitempty"`
+	DeletedID *string `json:"deletedId"`
 	// The problems that stopped the deletion.
 	UserErrors []*UserError `json:"userErrors"`
 }
@@ -216,9 +216,9 @@ type IngestCustomersPayload struct {
 // How to ingest a batch.
 type IngestOptions struct {
 	// Write the valid customers and report the rest, instead of writing nothing when any is invalid.
-	SkipInvalid *bool `json:"skipInvalid,omitempty"`
+	SkipInvalid *bool `json:"skipInvalid"`
 	// Validate and count without writing anything.
-	DryRun *bool `json:"dryRun,omitempty"`
+	DryRun *bool `json:"dryRun"`
 }
 
 // What an ingest did.
@@ -276,11 +276,11 @@ type Query struct {
 // Who is calling.
 type Viewer struct {
 	// The subject of the caller's token; null when the server runs without authentication.
-	Subject *string `json:"subject,omitempty"`
+	Subject *string `json:"subject"`
 	// The caller's role.
 	Role Role `json:"role"`
 	// The organizations the caller may see; null means all organizations.
-	OrganizationIds []string `json:"organizationIds,omitempty"`
+	OrganizationIds []string `json:"organizationIds"`
 }
 
 // Rows of one kind written by an ingest.

@@ -1,0 +1,142 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/executor"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/portfolio-graph/portfolio-graph/db"
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// Options configure the GraphQL endpoint.
+type Options struct {
+	Store  *db.Store
+	Logger *slog.Logger
+}
+
+// NewHandler builds the GraphQL endpoint: POST and GET (queries only) transports on top of
+// the executor.
+func NewHandler(opt Options) http.Handler {
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Store: opt.Store}}))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	configure(srv, opt)
+	return srv
+}
+
+func newExecutor(opt Options) *executor.Executor {
+	exec := executor.New(NewExecutableSchema(Config{Resolvers: &Resolver{Store: opt.Store}}))
+	configure(exec, opt)
+	return exec
+}
+
+// configurable is what handler.Server and executor.Executor share.
+type configurable interface {
+	SetQueryCache(graphql.Cache[*ast.QueryDocument])
+	Use(graphql.HandlerExtension)
+	SetErrorPresenter(graphql.ErrorPresenterFunc)
+	SetRecoverFunc(graphql.RecoverFunc)
+	AroundOperations(graphql.OperationMiddleware)
+}
+
+// configure adds the parsed query cache, the error presenter, panic recovery and
+// per-operation loaders.
+func configure(srv configurable, opt Options) {
+	log := opt.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.SetErrorPresenter(errorPresenter(log))
+	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+		log.ErrorContext(ctx, "panic in resolver", "request_id", RequestIDFrom(ctx), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		return errors.New("panic") // shown as a generic internal error
+	})
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		if info := requestInfoFrom(ctx); info != nil {
+			info.Operation = graphql.GetOperationContext(ctx).OperationName
+		}
+		return next(withLoaders(ctx, opt.Store, scopeOf(ctx)))
+	})
+}
+
+// errorPresenter gives every error a code and a caller-safe message. Coded domain errors keep
+// their message; errors gqlgen raised about the document or its inputs keep theirs; anything
+// else is internal: logged in full with the request id and shown as a generic message, so no
+// SQL, driver text or stack ever reaches a client.
+func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		path := graphql.GetPath(ctx)
+		var coded *models.Error
+		if errors.As(err, &coded) {
+			if coded.Code == models.ErrInternal {
+				log.ErrorContext(ctx, "internal error", "request_id", RequestIDFrom(ctx), "err", err)
+			}
+			return &gqlerror.Error{Message: coded.Message, Path: path, Extensions: map[string]any{"code": string(coded.Code)}}
+		}
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			return &gqlerror.Error{Message: "the request timed out or was cancelled", Path: path,
+				Extensions: map[string]any{"code": string(models.ErrServiceUnavailable)}}
+		}
+		var gqlErr *gqlerror.Error
+		if errors.As(err, &gqlErr) {
+			// Raised by gqlgen itself, never by our resolvers: parse and validation errors, and
+			// input values that did not coerce (wrapped with their input path).
+			out := *gqlErr
+			out.Err = nil
+			if out.Path == nil {
+				out.Path = path
+			}
+			if out.Extensions == nil || out.Extensions["code"] == nil {
+				out.Extensions = map[string]any{"code": string(models.ErrBadUserInput)}
+			}
+			return &out
+		}
+		log.ErrorContext(ctx, "internal error", "request_id", RequestIDFrom(ctx), "path", path.String(), "err", err)
+		return &gqlerror.Error{Message: "internal server error", Path: path,
+			Extensions: map[string]any{"code": string(models.ErrInternal)}}
+	}
+}
+
+// RequestInfo is what the access log learns from inside the GraphQL layer.
+type RequestInfo struct {
+	ID        string
+	Operation string
+	Start     time.Time
+}
+
+type requestInfoKey struct{}
+
+// WithRequestInfo returns a context carrying info for the access log.
+func WithRequestInfo(ctx context.Context, info *RequestInfo) context.Context {
+	return context.WithValue(ctx, requestInfoKey{}, info)
+}
+
+func requestInfoFrom(ctx context.Context) *RequestInfo {
+	info, _ := ctx.Value(requestInfoKey{}).(*RequestInfo)
+	return info
+}
+
+// RequestIDFrom returns the request id of ctx, or "".
+func RequestIDFrom(ctx context.Context) string {
+	if info := requestInfoFrom(ctx); info != nil {
+		return info.ID
+	}
+	return ""
+}
