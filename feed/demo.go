@@ -1,0 +1,151 @@
+package feed
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// Demo returns a deterministic synthetic portfolio of n customers that follows every rule of
+// DOMAIN.md: five organizations, businesses with sub-customers, joint accounts listed under
+// each holder, closed accounts and cards, the four networks. The same seed gives the same
+// portfolio.
+func Demo(n int, seed uint64) []*models.CustomerInput {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	base := time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
+	day := func(from time.Time, maxDays int) *time.Time {
+		t := from.Add(time.Duration(r.IntN(maxDays)+1)*24*time.Hour + time.Duration(r.IntN(86400))*time.Second)
+		return &t
+	}
+	pick := func(xs ...string) string { return xs[r.IntN(len(xs))] }
+	out := make([]*models.CustomerInput, 0, n)
+	parent := ""
+	for i := range n {
+		id := fmt.Sprintf("DEMO-C%06d", i+1)
+		org := fmt.Sprintf("5000%d", 1+r.IntN(5))
+		country, postal := "US", fmt.Sprintf("%05d", r.IntN(100000))
+		switch r.IntN(10) {
+		case 0:
+			country, postal = "GB", pick("SW1A 1AA", "EC1A 1BB", "M1 1AE", "B33 8TH")
+		case 1:
+			country, postal = "CA", pick("K1A 0B1", "M5V 3L9", "H2Y 1C6")
+		}
+		created := day(base, 12*365)
+		start := day(*created, 365)
+		c := &models.CustomerInput{
+			SourceCustomerID:      new(id),
+			OrganizationID:        new(org),
+			PostalCode:            new(postal),
+			Country:               new(country),
+			CustomerCreationDate:  created,
+			EnrollmentStartDate:   start,
+			EnrollmentOptInStatus: new(models.EnrollmentOptInStatusActive),
+			AlertOptInStatus:      []models.AlertOptInStatus{models.AlertOptInStatusAll},
+			TargetingIndicator:    new(models.CustomerTargetingIndicatorTarget),
+		}
+		if r.IntN(8) == 0 {
+			c.EnrollmentOptInStatus = new(models.EnrollmentOptInStatusInactive)
+			c.EnrollmentEndDate = day(*start, 700)
+		}
+		if r.IntN(3) == 0 {
+			c.AlertOptInStatus = []models.AlertOptInStatus{models.AlertOptInStatusNew, models.AlertOptInStatusExpiring, models.AlertOptInStatusRedemption}[:1+r.IntN(3)]
+		}
+		if r.IntN(10) == 0 {
+			c.TargetingIndicator = new(models.CustomerTargetingIndicatorDoNotTarget)
+		}
+		if r.IntN(4) == 0 {
+			c.RedemptionEligibility = new([]models.RedemptionEligibility{models.RedemptionEligibilityAll, models.RedemptionEligibilityNone}[r.IntN(2)])
+		}
+		// Every 20th customer is a business; the next few are its sub-customers.
+		switch {
+		case i%20 == 0:
+			parent = id
+		case i%20 <= 3 && parent != "":
+			c.SourceParentCustomerID = new(parent)
+		}
+		for j := range 1 + r.IntN(3) {
+			c.Accounts = append(c.Accounts, demoAccount(r, fmt.Sprintf("DEMO-A%06d-%d", i+1, j+1), []string{id}, day))
+		}
+		// Every 7th customer shares a joint account with the previous one, listed under both.
+		if i%7 == 6 && len(out) > 0 {
+			prev := out[len(out)-1]
+			joint := demoAccount(r, fmt.Sprintf("DEMO-J%06d", i+1), []string{*prev.SourceCustomerID, id}, day)
+			prev.Accounts = append(prev.Accounts, joint)
+			c.Accounts = append(c.Accounts, joint)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+var (
+	demoAccountTypes = []models.AccountType{models.AccountTypeDda, models.AccountTypeDda, models.AccountTypeCrd, models.AccountTypeCrd, models.AccountTypeSav, models.AccountTypeMma, models.AccountTypePpd, models.AccountTypeSbdda, models.AccountTypeSbcrd, models.AccountTypeSbs}
+	demoIINs         = map[int][]string{3: {"371234", "378282"}, 4: {"411111", "424242", "45678901"}, 5: {"510510", "555555"}, 6: {"601100", "65432101"}}
+)
+
+func demoAccount(r *rand.Rand, id string, holders []string, day func(time.Time, int) *time.Time) *models.AccountInput {
+	typ := demoAccountTypes[r.IntN(len(demoAccountTypes))]
+	open := day(time.Date(2012, 1, 1, 0, 0, 0, 0, time.UTC), 11*365)
+	a := &models.AccountInput{
+		SourceAccountID:         new(id),
+		SourceCustomerIds:       holders,
+		PrimarySourceCustomerID: new(holders[0]),
+		Status:                  new(models.AccountStatusOpen),
+		Type:                    new(typ),
+		SourcePortfolioID:       new(fmt.Sprintf("DEMO-P%d", 1+r.IntN(4))),
+		AccountOpenDate:         open,
+		Cards:                   []*models.CardInput{},
+	}
+	switch r.IntN(20) {
+	case 0:
+		a.Status = new(models.AccountStatusClosed)
+		a.AccountCloseDate = day(*open, 900)
+	case 1:
+		a.Status = new(models.AccountStatusDispute)
+	case 2:
+		a.Status = new(models.AccountStatusFraud)
+	}
+	if typ == models.AccountTypeSav || typ == models.AccountTypeMma || typ == models.AccountTypeSbs {
+		return a // deposit accounts without cards
+	}
+	cardType := models.CardTypeDebit
+	switch typ {
+	case models.AccountTypeCrd, models.AccountTypeSbcrd:
+		cardType = models.CardTypeCredit
+	case models.AccountTypePpd:
+		cardType = models.CardTypePrepaid
+	}
+	for _, h := range holders {
+		used := map[string]bool{}
+		for range 1 + r.IntN(2) {
+			network := 3 + r.IntN(4)
+			if r.IntN(3) > 0 {
+				network = 4
+			}
+			iins := demoIINs[network]
+			last4 := fmt.Sprintf("%04d", r.IntN(10000))
+			for used[last4] {
+				last4 = fmt.Sprintf("%04d", r.IntN(10000))
+			}
+			used[last4] = true
+			card := &models.CardInput{
+				SourceAccountID:   new(id),
+				SourceCustomerID:  new(h),
+				Last4:             new(last4),
+				Iin:               new(iins[r.IntN(len(iins))]),
+				CardType:          new(cardType),
+				Status:            new(models.CardStatusOpen),
+				NetworkIdentifier: new(network),
+				OpenDate:          day(*open, 365),
+			}
+			if *a.Status == models.AccountStatusClosed || r.IntN(15) == 0 {
+				card.Status = new(models.CardStatusClosed)
+				card.CloseDate = day(*card.OpenDate, 400)
+			}
+			a.Cards = append(a.Cards, card)
+		}
+	}
+	return a
+}

@@ -1,0 +1,199 @@
+package feed
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+func readAll(t *testing.T, in string) ([]string, error) {
+	t.Helper()
+	r, err := NewReader(strings.NewReader(in))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for {
+		raw, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		var v struct{ ID string }
+		if err := json.Unmarshal(raw, &v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v.ID)
+	}
+}
+
+// Both shapes of the publisher's file, and a bare array, yield the same customers.
+func TestReaderShapes(t *testing.T) {
+	cases := map[string]string{
+		"document":                     `{"customers": [{"id": "a"}, {"id": "b", "accounts": [{"x": 1}]}]}`,
+		"document, other key first":    `{"version": {"n": [1, 2]}, "customers": [{"id": "a"}, {"id": "b"}], "trailer": 1}`,
+		"ndjson":                       "{\"id\": \"a\"}\n{\"id\": \"b\", \"customers\": []}\n",
+		"ndjson without final newline": "{\"id\": \"a\"}\r\n\r\n{\"id\": \"b\"}",
+		"array":                        ` [{"id": "a"}, {"id": "b"}]`,
+		"document with BOM":            "\ufeff{\"customers\": [{\"id\": \"a\"}, {\"id\": \"b\"}]}",
+	}
+	for name, in := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, err := readAll(t, in)
+			if err != nil || fmt.Sprint(got) != "[a b]" {
+				t.Errorf("got %v, %v; want [a b]", got, err)
+			}
+		})
+	}
+	for name, in := range map[string]string{"empty": "", "blank": " \n", "empty document": `{"customers": []}`} {
+		t.Run(name, func(t *testing.T) {
+			if got, err := readAll(t, in); err != nil || len(got) != 0 {
+				t.Errorf("got %v, %v; want nothing", got, err)
+			}
+		})
+	}
+}
+
+// Broken files fail with an error that says where.
+func TestReaderErrors(t *testing.T) {
+	for name, in := range map[string]string{
+		"truncated document": `{"customers": [{"id": "a"}, {"id": `,
+		"not an object":      "{\"id\": \"a\"}\n42\n",
+		"bad ndjson line":    "{\"id\": \"a\"}\n{\"id\": }\n",
+		"customers not list": `{"customers": {"id": "a"}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, err := readAll(t, in)
+			if err == nil {
+				t.Fatalf("no error; read %v", got)
+			}
+			if name != "customers not list" && !strings.Contains(err.Error(), "customer 2") {
+				t.Errorf("error %q does not say which customer", err)
+			}
+		})
+	}
+}
+
+// A large document streams: the reader never needs the whole file.
+func TestReaderStreams(t *testing.T) {
+	pr, pw := io.Pipe()
+	go func() {
+		io.WriteString(pw, `{"customers": [`)
+		for i := range 100000 {
+			if i > 0 {
+				io.WriteString(pw, ",")
+			}
+			fmt.Fprintf(pw, `{"id": "%d", "pad": "%s"}`, i, strings.Repeat("x", 100))
+		}
+		io.WriteString(pw, `]}`)
+		pw.Close()
+	}()
+	r, err := NewReader(pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		if _, err := r.Next(); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 100000 {
+		t.Errorf("read %d customers", n)
+	}
+}
+
+// Load batches the file, adds up the summaries, keeps going after a rejected batch and reports
+// its problems with paths into the whole file.
+func TestLoad(t *testing.T) {
+	var in bytes.Buffer
+	for i := range 25 {
+		fmt.Fprintf(&in, "{\"n\": %d}\n", i)
+	}
+	var sizes []int
+	ingest := func(ctx context.Context, batch []json.RawMessage) (*BatchResult, error) {
+		sizes = append(sizes, len(batch))
+		if len(sizes) == 2 {
+			return &BatchResult{Problems: []Problem{{Path: "customers[3].country", Code: "INVALID_VALUE", Message: "no"}, {Path: "customers", Code: "LIMIT_EXCEEDED", Message: "x"}}}, nil
+		}
+		s := models.IngestSummary{Customers: &models.WriteCounts{Created: len(batch)}, Accounts: &models.WriteCounts{Updated: 1}, Cards: &models.WriteCounts{Unchanged: 2}}
+		return &BatchResult{Summary: s}, nil
+	}
+	tot, err := Load(context.Background(), &in, ingest, Options{BatchSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(sizes) != "[10 10 5]" || tot.Read != 25 || tot.Batches != 3 || tot.RejectedBatches != 1 {
+		t.Errorf("batches %v, totals %+v", sizes, tot)
+	}
+	if tot.Customers.Created != 15 || tot.Accounts.Updated != 2 || tot.Cards.Unchanged != 4 {
+		t.Errorf("sums: %+v", tot)
+	}
+	if tot.ProblemsCount != 2 || tot.Problems[0].Path != "customers[13].country" || tot.Problems[1].Path != "customers" {
+		t.Errorf("problems: %+v", tot.Problems)
+	}
+	var out bytes.Buffer
+	tot.WriteSummary(&out)
+	for _, want := range []string{"created 15", "3 batches; 1 batches rejected", "customers[13].country INVALID_VALUE: no"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// A failing ingest stops the load with the position of the batch.
+func TestLoadStopsOnIngestFailure(t *testing.T) {
+	in := strings.Repeat("{}\n", 5)
+	_, err := Load(context.Background(), strings.NewReader(in), func(context.Context, []json.RawMessage) (*BatchResult, error) {
+		return nil, errors.New("database unavailable")
+	}, Options{BatchSize: 2})
+	if err == nil || !strings.Contains(err.Error(), "customers 0-1: database unavailable") {
+		t.Errorf("got %v", err)
+	}
+}
+
+// The demo portfolio breaks no rule, is the same for the same seed, and has joint accounts
+// and sub-customers.
+func TestDemoIsValidAndDeterministic(t *testing.T) {
+	a, b := Demo(1000, 1), Demo(1000, 1)
+	problems, _ := models.ValidateCustomers(a)
+	if len(problems) > 0 {
+		t.Fatalf("demo breaks rules: %+v", problems[:min(5, len(problems))])
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if !bytes.Equal(ja, jb) {
+		t.Error("same seed, different portfolio")
+	}
+	rows := models.BuildRows(a, func(int) bool { return true })
+	joint, children := 0, 0
+	for _, acc := range rows.Accounts {
+		if len(acc.SourceCustomerIDs) > 1 {
+			joint++
+		}
+	}
+	for _, c := range rows.Customers {
+		if c.SourceParentCustomerID != nil {
+			children++
+		}
+	}
+	if len(rows.Customers) != 1000 || joint == 0 || children == 0 || len(rows.Cards) == 0 {
+		t.Errorf("demo: %d customers, %d joint accounts, %d children, %d cards", len(rows.Customers), joint, children, len(rows.Cards))
+	}
+	// It encodes to the publisher's JSON with empty card lists kept.
+	if bytes.Contains(ja, []byte(`"cards":null`)) {
+		t.Error("an account encodes without its card list")
+	}
+}

@@ -1,0 +1,145 @@
+// Package feed reads the publisher's customer files and loads them in batches. A file is
+// either a document, {"customers": [...]}, or NDJSON with one customer per line; both are
+// streamed, one customer at a time, so a file of any size loads in bounded memory.
+package feed
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// peekSize is how much of the input is looked at to tell a document from NDJSON.
+const peekSize = 64 << 10
+
+// Reader yields the customers of a file, one raw JSON object at a time.
+type Reader struct {
+	dec  *json.Decoder
+	doc  bool // inside the "customers" array of a document
+	done bool
+	n    int
+}
+
+// NewReader reads a {"customers": [...]} document or NDJSON (also a bare JSON array of
+// customers) from r.
+func NewReader(r io.Reader) (*Reader, error) {
+	br := bufio.NewReaderSize(r, peekSize)
+	head, err := br.Peek(peekSize)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, err
+	}
+	if bytes.HasPrefix(head, []byte("\ufeff")) {
+		_, _ = br.Discard(3) // a byte order mark some tools write
+		head = head[3:]
+	}
+	rd := &Reader{dec: json.NewDecoder(br)}
+	rd.dec.UseNumber()
+	switch kind(head) {
+	case "empty":
+		rd.done = true
+	case "array":
+		if _, err := rd.dec.Token(); err != nil {
+			return nil, syntaxErr(err)
+		}
+		rd.doc = true
+	case "document":
+		if err := rd.enterCustomers(); err != nil {
+			return nil, err
+		}
+	}
+	return rd, nil
+}
+
+// kind tells from the first bytes whether the input is a document, an array of customers,
+// NDJSON, or empty. An object whose top-level keys include "customers" is a document.
+func kind(head []byte) string {
+	trimmed := bytes.TrimLeft(head, " \t\r\n")
+	if len(trimmed) == 0 {
+		return "empty"
+	}
+	if trimmed[0] == '[' {
+		return "array"
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "ndjson"
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return "ndjson"
+		}
+		if key == "customers" {
+			return "document"
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "ndjson" // the first object is longer than the peek: a customer
+		}
+	}
+	return "ndjson"
+}
+
+// enterCustomers moves a document's decoder to the first element of "customers", skipping
+// any other keys before it.
+func (r *Reader) enterCustomers() error {
+	if _, err := r.dec.Token(); err != nil { // {
+		return syntaxErr(err)
+	}
+	for r.dec.More() {
+		key, err := r.dec.Token()
+		if err != nil {
+			return syntaxErr(err)
+		}
+		if key == "customers" {
+			t, err := r.dec.Token()
+			if err != nil {
+				return syntaxErr(err)
+			}
+			if t != json.Delim('[') {
+				return fmt.Errorf("customers: want an array, got %v", t)
+			}
+			r.doc = true
+			return nil
+		}
+		var skip json.RawMessage
+		if err := r.dec.Decode(&skip); err != nil {
+			return syntaxErr(err)
+		}
+	}
+	return errors.New(`the document has no "customers" array`)
+}
+
+// Next returns the next customer, or io.EOF after the last.
+func (r *Reader) Next() (json.RawMessage, error) {
+	if r.done {
+		return nil, io.EOF
+	}
+	if r.doc && !r.dec.More() {
+		r.done = true
+		return nil, io.EOF // the rest of the document is not needed
+	}
+	var raw json.RawMessage
+	if err := r.dec.Decode(&raw); err != nil {
+		if errors.Is(err, io.EOF) && !r.doc {
+			r.done = true
+			return nil, io.EOF
+		}
+		return nil, fmt.Errorf("customer %d: %w", r.n+1, syntaxErr(err))
+	}
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, fmt.Errorf("customer %d: want a JSON object, got %.20s", r.n+1, raw)
+	}
+	r.n++
+	return raw, nil
+}
+
+func syntaxErr(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
