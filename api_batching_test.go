@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+)
+
+// jointPortfolio returns n customers in pairs: each pair shares a joint account (under the
+// second of the pair) with a card for each holder, besides each customer's own account; each
+// second customer is the child of the first.
+func jointPortfolio(n int) []any {
+	out := make([]any, 0, n)
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("C%04d", i)
+		c := customer(id, "O1")
+		if i%2 == 1 {
+			prev := fmt.Sprintf("C%04d", i-1)
+			joint := account("J-"+id, []any{id, prev}, card("J-"+id, id, "1111", "512345"), card("J-"+id, prev, "2222", "512345"))
+			joint["cards"].([]any)[0].(obj)["networkIdentifier"] = "5"
+			joint["cards"].([]any)[1].(obj)["networkIdentifier"] = 5
+			c["accounts"] = append(c["accounts"].([]any), joint)
+			c["sourceParentCustomerId"] = prev
+		} else {
+			c["sourceParentCustomerId"] = "ROOT" // not ingested: the parent level still runs for N = 1
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// A request costs a fixed number of SQL statements per level of nesting, whatever the page
+// size: the nested query below issues as many statements for 1 customer as for 500.
+func TestNestedQueryStatementCountIsFixed(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		all := jointPortfolio(500)
+		for i := 0; i < len(all); i += 250 {
+			e.mustIngest(t, all[i:i+250]...)
+		}
+		const q = `query($n: Int) { customers(first: $n) { nodes { sourceCustomerId
+			parent { sourceCustomerId }
+			accounts { sourceAccountId holders { sourceCustomerId } cards { last4 customer { sourceCustomerId } account { sourceAccountId } } } } } }`
+		var counts []int64
+		for _, n := range []int{1, 50, 500} {
+			var out struct {
+				Customers struct {
+					Nodes []struct {
+						Accounts []struct {
+							Holders []any
+							Cards   []struct {
+								Customer *struct{ SourceCustomerID string }
+							}
+						}
+					}
+				}
+			}
+			got := e.countStatements(func() { e.query(t, q, obj{"n": n}, &out) })
+			if len(out.Customers.Nodes) != n {
+				t.Fatalf("first %d: got %d customers", n, len(out.Customers.Nodes))
+			}
+			if n == 500 {
+				holders, cards := 0, 0
+				for _, c := range out.Customers.Nodes {
+					for _, a := range c.Accounts {
+						holders += len(a.Holders)
+						for _, k := range a.Cards {
+							if k.Customer != nil {
+								cards++
+							}
+						}
+					}
+				}
+				// 500 own accounts + 250 joint accounts seen from both holders.
+				if holders != 500+250*2*2 || cards != 500+250*2*2 {
+					t.Errorf("500 customers: got %d holders and %d cards with customers, want 1500 each", holders, cards)
+				}
+			}
+			counts = append(counts, got)
+		}
+		if counts[0] != counts[1] || counts[1] != counts[2] {
+			t.Errorf("statements for N = 1, 50, 500: got %v, want the same number", counts)
+		}
+		// customers, parent, accounts, holders, cards, card.customer, card.account
+		if counts[0] > 7 {
+			t.Errorf("statements: got %d, want at most one per nested field (7)", counts[0])
+		}
+	})
+}

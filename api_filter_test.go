@@ -1,0 +1,194 @@
+package main
+
+import (
+	"slices"
+	"sort"
+	"testing"
+)
+
+// filterPortfolio: customers in two organizations with varied attributes, a joint account
+// across organizations, and cards that share last4+iin.
+func filterPortfolio() []any {
+	a := customer("A", "O1")
+	a["country"] = "gb"
+	a["postalCode"] = "SW1A 1AA"
+	a["alertOptInStatus"] = []any{"NEW", "EXPIRING"}
+	a["customerCreationDate"] = "2010-06-01T00:00:00Z"
+	b := customer("B", "O1")
+	b["enrollmentOptInStatus"] = "INACTIVE"
+	b["targetingIndicator"] = "DO_NOT_TARGET"
+	b["sourceParentCustomerId"] = "A"
+	b["enrollmentStartDate"] = "2024-03-15"
+	c := customer("C", "O2")
+	c["alertOptInStatus"] = []any{"REDEMPTION", "NEW"}
+	closed := account("X-C", []any{"C", "A"}, card("X-C", "C", "9999", "612345"), card("X-C", "A", "1234", "412345"))
+	closed["status"] = "CLOSED"
+	closed["type"] = "CRD"
+	closed["accountCloseDate"] = "2024-01-01"
+	closed["sourcePortfolioId"] = "P-2"
+	ks := closed["cards"].([]any)
+	ks[0].(obj)["networkIdentifier"] = 6
+	ks[0].(obj)["cardType"] = "CREDIT"
+	for _, k := range ks {
+		k.(obj)["status"] = "CLOSED"
+		k.(obj)["closeDate"] = "2024-01-01"
+	}
+	c["accounts"] = append(c["accounts"].([]any), closed)
+	return []any{a, b, c}
+}
+
+// Every filter field selects exactly the matching customers, accounts and cards.
+func TestFilters(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		e.mustIngest(t, filterPortfolio()...)
+		customerCases := []struct {
+			name   string
+			filter obj
+			want   []string
+		}{
+			{"organizations", obj{"organizationIds": []any{"O2"}}, []string{"C"}},
+			{"countries, lower case", obj{"countries": []any{"gb"}}, []string{"A"}},
+			{"postal code", obj{"postalCode": "SW1A 1AA"}, []string{"A"}},
+			{"enrollment statuses", obj{"enrollmentOptInStatuses": []any{"INACTIVE"}}, []string{"B"}},
+			{"targeting", obj{"targetingIndicators": []any{"TARGET"}}, []string{"A", "C"}},
+			{"alerts any of", obj{"alertOptInStatuses": []any{"REDEMPTION", "EXPIRING"}}, []string{"A", "C"}},
+			{"alerts ALL", obj{"alertOptInStatuses": []any{"ALL"}}, []string{"B"}},
+			{"parent", obj{"sourceParentCustomerId": "A"}, []string{"B"}},
+			{"creation range half-open", obj{"customerCreationDate": obj{"from": "2010-06-01", "to": "2017-01-01T08:00:00Z"}}, []string{"A"}},
+			{"enrollment from", obj{"enrollmentStartDate": obj{"from": "2024-01-01"}}, []string{"B"}},
+			{"updated since (inclusive)", obj{"updatedSince": "2000-01-01"}, []string{"A", "B", "C"}},
+			{"updated since future", obj{"updatedSince": "2999-01-01"}, nil},
+			{"combined", obj{"organizationIds": []any{"O1"}, "targetingIndicators": []any{"TARGET"}}, []string{"A"}},
+			{"empty list matches nothing", obj{"countries": []any{}}, nil},
+		}
+		for _, c := range customerCases {
+			t.Run("customers/"+c.name, func(t *testing.T) {
+				if got := ids(e.page(t, obj{"filter": c.filter})); !slices.Equal(got, c.want) && !(len(got) == 0 && len(c.want) == 0) {
+					t.Errorf("got %v, want %v", got, c.want)
+				}
+			})
+		}
+
+		accountCases := []struct {
+			name   string
+			filter obj
+			want   []string
+		}{
+			{"statuses", obj{"statuses": []any{"CLOSED"}}, []string{"X-C"}},
+			{"types", obj{"types": []any{"DDA"}}, []string{"A-A", "A-B", "A-C"}},
+			{"portfolios", obj{"sourcePortfolioIds": []any{"P-2"}}, []string{"X-C"}},
+			{"organization of any holder", obj{"organizationIds": []any{"O1"}}, []string{"A-A", "A-B", "X-C"}},
+			{"open date", obj{"accountOpenDate": obj{"to": "2018-05-12T20:30:00Z"}}, nil},
+		}
+		for _, c := range accountCases {
+			t.Run("accounts/"+c.name, func(t *testing.T) {
+				var out struct {
+					Accounts struct {
+						Nodes []struct{ SourceAccountID string }
+					}
+				}
+				e.query(t, `query($f: AccountFilter) { accounts(filter: $f) { nodes { sourceAccountId } } }`, obj{"f": c.filter}, &out)
+				var got []string
+				for _, n := range out.Accounts.Nodes {
+					got = append(got, n.SourceAccountID)
+				}
+				if !slices.Equal(got, c.want) {
+					t.Errorf("got %v, want %v", got, c.want)
+				}
+			})
+		}
+
+		cardCases := []struct {
+			name   string
+			filter obj
+			want   []string // account/holder/last4
+		}{
+			{"support look-up last4+iin", obj{"last4": "1234", "iin": "412345"}, []string{"A-A/A/1234", "A-B/B/1234", "A-C/C/1234", "X-C/A/1234"}},
+			{"network", obj{"networkIdentifiers": []any{6}}, []string{"X-C/C/9999"}},
+			{"types and statuses", obj{"cardTypes": []any{"DEBIT"}, "statuses": []any{"CLOSED"}}, []string{"X-C/A/1234"}},
+			{"holder", obj{"sourceCustomerId": "A"}, []string{"A-A/A/1234", "X-C/A/1234"}},
+			{"account", obj{"sourceAccountId": "X-C"}, []string{"X-C/A/1234", "X-C/C/9999"}},
+			{"organization of the account", obj{"organizationIds": []any{"O2"}}, []string{"A-C/C/1234", "X-C/A/1234", "X-C/C/9999"}},
+		}
+		for _, c := range cardCases {
+			t.Run("cards/"+c.name, func(t *testing.T) {
+				var out struct {
+					Cards struct {
+						Nodes      []struct{ SourceAccountID, SourceCustomerID, Last4 string }
+						TotalCount int
+					}
+				}
+				e.query(t, `query($f: CardFilter) { cards(filter: $f) { nodes { sourceAccountId sourceCustomerId last4 } totalCount } }`, obj{"f": c.filter}, &out)
+				var got []string
+				for _, n := range out.Cards.Nodes {
+					got = append(got, n.SourceAccountID+"/"+n.SourceCustomerID+"/"+n.Last4)
+				}
+				if !slices.Equal(got, c.want) || out.Cards.TotalCount != len(c.want) {
+					t.Errorf("got %v (totalCount %d), want %v", got, out.Cards.TotalCount, c.want)
+				}
+			})
+		}
+
+		t.Run("nested filters", func(t *testing.T) {
+			var out struct {
+				Customer struct {
+					Accounts []struct{ SourceAccountID string }
+					Cards    []struct{ Last4 string }
+				}
+			}
+			e.query(t, `{ customer(sourceCustomerId: "A") { accounts(filter: {statuses: [CLOSED]}) { sourceAccountId } cards(filter: {statuses: [OPEN]}) { last4 } } }`, nil, &out)
+			if len(out.Customer.Accounts) != 1 || out.Customer.Accounts[0].SourceAccountID != "X-C" || len(out.Customer.Cards) != 1 {
+				t.Errorf("got %+v, want the closed joint account and the one open card", out.Customer)
+			}
+		})
+	})
+}
+
+// node and nodes resolve every kind of global id; unknown and malformed ids give null.
+func TestNodeIDs(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		e.mustIngest(t, filterPortfolio()...)
+		var ids struct {
+			Customer struct {
+				ID       string
+				Accounts []struct {
+					ID    string
+					Cards []struct{ ID string }
+				}
+			}
+		}
+		e.query(t, `{ customer(sourceCustomerId: "C") { id accounts { id cards { id } } } }`, nil, &ids)
+		cid, aid, kid := ids.Customer.ID, ids.Customer.Accounts[0].ID, ids.Customer.Accounts[0].Cards[0].ID
+		var out struct {
+			Nodes []map[string]any
+			Node  map[string]any
+		}
+		e.query(t, `query($ids: [ID!]!, $id: ID!) {
+			node(id: $id) { id __typename }
+			nodes(ids: $ids) { id __typename
+				... on Customer { sourceCustomerId } ... on Account { sourceAccountId } ... on Card { last4 } } }`,
+			obj{"id": kid, "ids": []any{aid, "bogus", cid, kid, "Q3VzdG9tZXI6Tk9QRQ"}}, &out)
+		if out.Node["__typename"] != "Card" || out.Node["id"] != kid {
+			t.Errorf("node: got %v", out.Node)
+		}
+		var kinds []string
+		for _, n := range out.Nodes {
+			if n == nil {
+				kinds = append(kinds, "null")
+				continue
+			}
+			kinds = append(kinds, n["__typename"].(string))
+		}
+		if want := []string{"Account", "null", "Customer", "Card", "null"}; !slices.Equal(kinds, want) {
+			t.Errorf("nodes: got %v, want %v", kinds, want)
+		}
+		if out.Nodes[2]["sourceCustomerId"] != "C" {
+			t.Errorf("nodes[2]: got %v", out.Nodes[2])
+		}
+		all := []string{cid, aid, kid}
+		sort.Strings(all)
+		if all[0] == all[1] || all[1] == all[2] {
+			t.Errorf("ids not distinct: %v", all)
+		}
+	})
+}

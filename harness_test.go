@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/portfolio-graph/portfolio-graph/db"
+)
+
+// env is a real server on a fresh, empty database of one kind.
+type env struct {
+	kind       string // "sqlite" or "postgres"
+	url        string // the server's base URL
+	store      *db.Store
+	cfg        *config
+	statements atomic.Int64
+	logs       *bytes.Buffer
+}
+
+// forEachStore runs fn against the embedded store and, when TEST_DATABASE_URL is set, against
+// PostgreSQL, each in a subtest with a database of its own. Under CI=true PostgreSQL is
+// mandatory: a CI run that silently tested only SQLite would prove nothing about production.
+func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		fn(t, newEnv(t, "sqlite", nil))
+	})
+	pgURL := os.Getenv("TEST_DATABASE_URL")
+	if pgURL == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TEST_DATABASE_URL is not set: under CI=true the PostgreSQL tests must run")
+		}
+		t.Run("postgres", func(t *testing.T) { t.Skip("TEST_DATABASE_URL not set") })
+		return
+	}
+	t.Run("postgres", func(t *testing.T) {
+		fn(t, newEnv(t, "postgres", nil))
+	})
+}
+
+// newEnv opens a fresh database: a temporary SQLite file, or a new schema in the PostgreSQL
+// database of TEST_DATABASE_URL, dropped when the test ends.
+func newEnv(t *testing.T, kind string, tweak func(*config)) *env {
+	t.Helper()
+	e := &env{kind: kind, logs: &bytes.Buffer{}}
+	cfg, _, err := parseConfig("test", nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.requestTimeout = 30 * time.Second
+	switch kind {
+	case "sqlite":
+		cfg.databaseURL = filepath.Join(t.TempDir(), "test.db")
+	case "postgres":
+		cfg.databaseURL = pgSchemaURL(t, os.Getenv("TEST_DATABASE_URL"))
+	}
+	if tweak != nil {
+		tweak(cfg)
+	}
+	e.cfg = cfg
+	log := slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	sc := cfg.storeConfig(log)
+	sc.OnStatement = func() { e.statements.Add(1) }
+	store, err := db.Open(context.Background(), sc)
+	if err != nil {
+		t.Fatalf("open %s store: %v", kind, err)
+	}
+	t.Cleanup(func() { store.Close() })
+	e.store = store
+	srv := httptest.NewServer(newHTTPHandler(store, cfg, log, true))
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+	return e
+}
+
+// pgSchemaURL creates a schema of its own for one test and returns base with its search_path.
+func pgSchemaURL(t *testing.T, base string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "test_" + hex.EncodeToString(b)
+	admin, err := gorm.Open(postgres.Open(base), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatalf("connect to TEST_DATABASE_URL: %v", err)
+	}
+	sqlDB, _ := admin.DB()
+	if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		sqlDB.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// lockedWriter lets concurrent requests log into one buffer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// gqlResponse is a GraphQL response as a client sees it.
+type gqlResponse struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []gqlError      `json:"errors"`
+	status int
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+func (e gqlError) code() string { s, _ := e.Extensions["code"].(string); return s }
+
+// post sends a GraphQL request and decodes the answer, whatever it is.
+func (e *env) post(t *testing.T, query string, vars any) gqlResponse {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post(e.url+"/query", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out gqlResponse
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("response is not JSON (status %d): %s", resp.StatusCode, raw)
+	}
+	out.status = resp.StatusCode
+	collectMessages(out.Errors)
+	return out
+}
+
+// query sends a request that must succeed and decodes its data into out.
+func (e *env) query(t *testing.T, query string, vars any, out any) {
+	t.Helper()
+	r := e.post(t, query, vars)
+	if len(r.Errors) > 0 {
+		t.Fatalf("unexpected errors: %+v\nquery: %s", r.Errors, query)
+	}
+	if out != nil {
+		if err := json.Unmarshal(r.Data, out); err != nil {
+			t.Fatalf("decode data: %v\n%s", err, r.Data)
+		}
+	}
+}
+
+// errorsOf sends a request that must fail and returns its errors.
+func (e *env) errorsOf(t *testing.T, query string, vars any) []gqlError {
+	t.Helper()
+	r := e.post(t, query, vars)
+	if len(r.Errors) == 0 {
+		t.Fatalf("want errors, got data %s", r.Data)
+	}
+	return r.Errors
+}
+
+// countStatements returns how many SQL statements fn caused.
+func (e *env) countStatements(fn func()) int64 {
+	before := e.statements.Load()
+	fn()
+	return e.statements.Load() - before
+}
+
+// seenMessages collects every error message the suite received, so that one test can check
+// that none leaks SQL or internals.
+var seenMessages struct {
+	sync.Mutex
+	list []string
+}
+
+func collectMessages(errs []gqlError) {
+	seenMessages.Lock()
+	defer seenMessages.Unlock()
+	for _, e := range errs {
+		seenMessages.list = append(seenMessages.list, e.Message)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func jsonString(v any) string { return string(must(json.Marshal(v))) }
+
+func containsAny(s string, subs ...string) bool {
+	for _, x := range subs {
+		if strings.Contains(strings.ToLower(s), strings.ToLower(x)) {
+			return true
+		}
+	}
+	return false
+}

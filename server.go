@@ -1,0 +1,483 @@
+// Command portfolio-graph serves customer portfolios (customers, their accounts and their
+// cards) over GraphQL, on PostgreSQL or an embedded SQLite file.
+//
+//	go run .                      serve (embedded store, playground at the printed address)
+//	go run . -demo                serve, filling an empty store with a synthetic portfolio
+//	go run . ingest FILE...       load publisher files (JSON document or NDJSON) and exit
+//	go run . -h                   list every flag and environment variable
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/portfolio-graph/portfolio-graph/db"
+	"github.com/portfolio-graph/portfolio-graph/feed"
+	"github.com/portfolio-graph/portfolio-graph/graph"
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// config is everything the server reads from flags and the environment.
+type config struct {
+	databaseURL      string
+	listenAddr       string
+	logLevel         string
+	playground       bool
+	insecure         bool
+	demo             bool
+	dbMaxConns       int
+	statementTimeout time.Duration
+	requestTimeout   time.Duration
+	maxBodyBytes     int64
+	defaultPageSize  int
+	maxPageSize      int
+	maxIngestBatch   int
+	ingestBatch      int
+}
+
+// parseConfig reads flags over environment variables over defaults. Every flag mirrors one
+// variable; `-h` lists them all with their defaults.
+func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.FlagSet, error) {
+	c := &config{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := func(key, def string) string {
+		if v, ok := os.LookupEnv(key); ok {
+			return v
+		}
+		return def
+	}
+	defaultListen := "127.0.0.1:8080"
+	if p := os.Getenv("PORT"); p != "" {
+		defaultListen = ":" + p
+	}
+	var errs []error
+	envInt := func(key string, def int) int {
+		n, err := strconv.Atoi(env(key, strconv.Itoa(def)))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: not a whole number", key))
+		}
+		return n
+	}
+	envDur := func(key string, def time.Duration) time.Duration {
+		d, err := time.ParseDuration(env(key, def.String()))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: not a duration like 30s", key))
+		}
+		return d
+	}
+	envBool := func(key string, def bool) bool {
+		b, err := strconv.ParseBool(env(key, strconv.FormatBool(def)))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: not true or false", key))
+		}
+		return b
+	}
+	fs.StringVar(&c.databaseURL, "database-url", env("DATABASE_URL", ""), "postgres:// URL of the database (env DATABASE_URL); empty means the embedded SQLite file "+db.DefaultSQLitePath)
+	fs.StringVar(&c.listenAddr, "listen", env("LISTEN_ADDR", defaultListen), "address to serve on (env LISTEN_ADDR; PORT alone means :$PORT)")
+	fs.StringVar(&c.logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
+	fs.BoolVar(&c.playground, "playground", envBool("PLAYGROUND", true), "serve the GraphiQL playground at / when listening on loopback (env PLAYGROUND)")
+	fs.BoolVar(&c.insecure, "insecure", envBool("INSECURE", false), "allow serving without authentication on a non-loopback address (env INSECURE)")
+	fs.BoolVar(&c.demo, "demo", envBool("DEMO", false), "fill an empty store with a synthetic portfolio of 1,000 customers (env DEMO)")
+	fs.IntVar(&c.dbMaxConns, "db-max-conns", envInt("DB_MAX_CONNS", 16), "database connection pool size (env DB_MAX_CONNS; SQLite uses at most 4)")
+	fs.DurationVar(&c.statementTimeout, "statement-timeout", envDur("DB_STATEMENT_TIMEOUT", 30*time.Second), "PostgreSQL statement_timeout (env DB_STATEMENT_TIMEOUT)")
+	fs.DurationVar(&c.requestTimeout, "request-timeout", envDur("REQUEST_TIMEOUT", 30*time.Second), "time limit of one request, SQL included (env REQUEST_TIMEOUT)")
+	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(envInt("MAX_BODY_BYTES", 16<<20)), "largest request body (env MAX_BODY_BYTES)")
+	fs.IntVar(&c.defaultPageSize, "default-page-size", envInt("DEFAULT_PAGE_SIZE", 50), "connection page size when first/last are not given (env DEFAULT_PAGE_SIZE)")
+	fs.IntVar(&c.maxPageSize, "max-page-size", envInt("MAX_PAGE_SIZE", 500), "largest first/last (env MAX_PAGE_SIZE)")
+	fs.IntVar(&c.maxIngestBatch, "max-ingest-batch", envInt("MAX_INGEST_BATCH", 1000), "most customers in one ingestCustomers call (env MAX_INGEST_BATCH)")
+	fs.IntVar(&c.ingestBatch, "batch", envInt("INGEST_BATCH", 500), "customers per batch of the ingest command (env INGEST_BATCH)")
+	if err := errors.Join(errs...); err != nil {
+		return nil, fs, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, fs, err
+	}
+	return c, fs, nil
+}
+
+func (c *config) storeConfig(log *slog.Logger) db.Config {
+	return db.Config{
+		URL:              c.databaseURL,
+		MaxOpenConns:     c.dbMaxConns,
+		StatementTimeout: c.statementTimeout,
+		DefaultPage:      c.defaultPageSize,
+		MaxPage:          c.maxPageSize,
+		MaxBatch:         c.maxIngestBatch,
+		Logger:           log,
+	}
+}
+
+func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "ingest" {
+		return runIngest(ctx, args[1:], stdout, stderr)
+	}
+	cfg, _, err := parseConfig("portfolio-graph", args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	log, err := newLogger(cfg.logLevel, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("server stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
+	loopback := isLoopback(cfg.listenAddr)
+	if !loopback && !cfg.insecure {
+		return fmt.Errorf("refusing to serve without authentication on %s, which is not a loopback address: pass -insecure to do it anyway", cfg.listenAddr)
+	}
+	log.Warn("no authentication configured: every request is served as an admin of every organization")
+
+	store, err := db.Open(ctx, cfg.storeConfig(log))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if cfg.demo {
+		if err := fillDemo(ctx, store, log); err != nil {
+			return err
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.listenAddr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           newHTTPHandler(store, cfg, log, cfg.playground && loopback),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       cfg.requestTimeout + 30*time.Second,
+		WriteTimeout:      cfg.requestTimeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	url := "http://" + displayAddr(ln.Addr().String())
+	log.Info("serving", "store", store.Dialect(), "graphql", url+"/query")
+	if cfg.playground && loopback {
+		log.Info("playground", "url", url+"/")
+		fmt.Fprintf(os.Stderr, "\n  GraphQL playground: %s/\n\n", url)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.requestTimeout+5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// newHTTPHandler routes the endpoints and wraps them in the request middleware.
+func newHTTPHandler(store *db.Store, cfg *config, log *slog.Logger, withPlayground bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/query", graph.NewHandler(graph.Options{Store: store, Logger: log}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := store.Ping(ctx); err != nil {
+			log.Warn("not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "database unavailable\n")
+			return
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	if withPlayground {
+		mux.Handle("GET /{$}", playground.Handler("portfolio-graph", "/query"))
+	}
+	return withRequest(mux, cfg, log)
+}
+
+// withRequest gives each request an id, the caller, a time limit and a body limit, and logs
+// it when it ends.
+func withRequest(next http.Handler, cfg *config, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := &graph.RequestInfo{ID: r.Header.Get("X-Request-Id"), Start: time.Now()}
+		if info.ID == "" || len(info.ID) > 64 {
+			info.ID = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", info.ID)
+		ctx, cancel := context.WithTimeout(r.Context(), cfg.requestTimeout)
+		defer cancel()
+		ctx = graph.WithRequestInfo(ctx, info)
+		ctx = graph.WithCaller(ctx, graph.OpenCaller())
+		r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBodyBytes)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		level := slog.LevelInfo
+		if rec.status >= 500 {
+			level = slog.LevelWarn
+		}
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			level = slog.LevelDebug
+		}
+		log.Log(r.Context(), level, "request", "id", info.ID, "method", r.Method, "path", r.URL.Path,
+			"operation", info.Operation, "status", rec.status, "duration", time.Since(info.Start).Round(time.Microsecond))
+	})
+}
+
+// statusRecorder remembers the status a handler wrote, for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+var requestSeq atomic.Uint64
+
+// newRequestID returns a short id unique within the process and across restarts.
+func newRequestID() string {
+	return strconv.FormatInt(time.Now().UnixMilli(), 36) + "-" + strconv.FormatUint(requestSeq.Add(1), 36)
+}
+
+// isLoopback reports whether addr listens on loopback only ("127.0.0.1:8080", "localhost:0",
+// "[::1]:8080"); ":8080" listens everywhere.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// displayAddr turns a listener's address into one a browser can open.
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// ingestMutation is what the ingest command and -demo send for each batch.
+const ingestMutation = `mutation Ingest($customers: [CustomerInput!]!) {
+  ingestCustomers(customers: $customers) {
+    summary {
+      customers { created updated unchanged }
+      accounts { created updated unchanged }
+      cards { created updated unchanged }
+      skippedCustomers
+      dryRun
+    }
+    userErrors { path code message }
+  }
+}`
+
+// ingester runs the ingestCustomers mutation in-process for each batch, as an operator with
+// access to every organization.
+func ingester(store *db.Store, log *slog.Logger) feed.IngestFunc {
+	exec := graph.NewExecutor(graph.Options{Store: store, Logger: log})
+	return func(ctx context.Context, customers []json.RawMessage) (*feed.BatchResult, error) {
+		list := make([]any, 0, len(customers))
+		for _, raw := range customers {
+			d := json.NewDecoder(bytes.NewReader(raw))
+			d.UseNumber()
+			var v any
+			if err := d.Decode(&v); err != nil {
+				return nil, err
+			}
+			list = append(list, v)
+		}
+		ctx = graph.WithCaller(ctx, graph.OpenCaller())
+		data, errs := exec.Run(ctx, ingestMutation, map[string]any{"customers": list})
+		if len(errs) > 0 {
+			return requestProblems(errs)
+		}
+		var out struct {
+			IngestCustomers struct {
+				Summary    models.IngestSummary
+				UserErrors []feed.Problem
+			}
+		}
+		if err := json.Unmarshal(data, &out); err != nil {
+			return nil, err
+		}
+		return &feed.BatchResult{Summary: out.IngestCustomers.Summary, Problems: out.IngestCustomers.UserErrors}, nil
+	}
+}
+
+// requestProblems turns the errors of a refused request into the problems of a rejected
+// batch: input the schema's types cannot accept (an unknown enum value, a date without an
+// offset) fails the whole batch, at the path the error names. A database failure stops the
+// load instead.
+func requestProblems(errs gqlerror.List) (*feed.BatchResult, error) {
+	res := &feed.BatchResult{}
+	for _, e := range errs {
+		code, _ := e.Extensions["code"].(string)
+		if code == string(models.ErrServiceUnavailable) || code == string(models.ErrInternal) {
+			return nil, errors.New(e.Message)
+		}
+		path := strings.TrimPrefix(e.Path.String(), "variable.")
+		if path == "" {
+			path = "customers"
+		}
+		res.Problems = append(res.Problems, feed.Problem{Path: path, Code: code, Message: e.Message})
+	}
+	return res, nil
+}
+
+// runIngest is `go run . ingest FILE...`.
+func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, fs, err := parseConfig("portfolio-graph ingest", args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: portfolio-graph ingest [flags] FILE... (a {\"customers\":[...]} document or NDJSON; - for standard input)")
+		return 2
+	}
+	log, err := newLogger(cfg.logLevel, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if cfg.ingestBatch > cfg.maxIngestBatch {
+		cfg.maxIngestBatch = cfg.ingestBatch
+	}
+	store, err := db.Open(ctx, cfg.storeConfig(log))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer store.Close()
+	ingest := ingester(store, log)
+	code := 0
+	for _, name := range fs.Args() {
+		var r io.Reader = os.Stdin
+		if name != "-" {
+			f, err := os.Open(name)
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				return 1
+			}
+			defer f.Close()
+			r = f
+		}
+		start := time.Now()
+		totals, err := feed.Load(ctx, r, ingest, feed.Options{BatchSize: cfg.ingestBatch, Progress: stderr, Name: name})
+		fmt.Fprintf(stdout, "%s (%.1fs):\n", name, time.Since(start).Seconds())
+		if totals != nil {
+			totals.WriteSummary(stdout)
+			if totals.RejectedBatches > 0 {
+				code = 1
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
+			return 1
+		}
+	}
+	return code
+}
+
+// fillDemo ingests the synthetic portfolio into an empty store, through the same mutation.
+func fillDemo(ctx context.Context, store *db.Store, log *slog.Logger) error {
+	page, _, err := store.FindCustomers(ctx, models.AllOrganizations(), nil, nil, db.PageArgs{First: new(1)})
+	if err != nil {
+		return err
+	}
+	if len(page.Items) > 0 {
+		log.Info("demo: the store already has customers; leaving it as it is")
+		return nil
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		enc := json.NewEncoder(pw)
+		for _, c := range feed.Demo(1000, 1) {
+			if err := enc.Encode(c); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		pw.Close()
+	}()
+	totals, err := feed.Load(ctx, pr, ingester(store, log), feed.Options{BatchSize: 500, Name: "demo"})
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if totals.RejectedBatches > 0 {
+		return fmt.Errorf("demo: %d batches rejected, first problem: %v", totals.RejectedBatches, totals.Problems[0])
+	}
+	log.Info("demo: synthetic portfolio loaded", "customers", totals.Customers.Created, "accounts", totals.Accounts.Created, "cards", totals.Cards.Created)
+	return nil
+}

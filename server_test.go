@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func get(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// The transport: health endpoints, GET for queries only, the playground, content negotiation.
+func TestHTTPEndpoints(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	e.mustIngest(t, customer("C1", "O1"))
+	if code, body := get(t, e.url+"/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("healthz: got %d %q", code, body)
+	}
+	if code, _ := get(t, e.url+"/readyz"); code != 200 {
+		t.Errorf("readyz: got %d", code)
+	}
+	if code, body := get(t, e.url+"/"); code != 200 || !strings.Contains(body, "/query") {
+		t.Errorf("playground: got %d", code)
+	}
+	code, body := get(t, e.url+"/query?query="+url.QueryEscape(`{ customer(sourceCustomerId: "C1") { country } }`))
+	if code != 200 || !strings.Contains(body, `"country":"US"`) {
+		t.Errorf("GET query: got %d %s", code, body)
+	}
+	code, body = get(t, e.url+"/query?query="+url.QueryEscape(`mutation { deleteCustomer(sourceCustomerId: "C1") { deletedId } }`))
+	if code == 200 && !strings.Contains(body, "errors") {
+		t.Errorf("GET mutation: got %d %s, want it refused", code, body)
+	}
+	if e.customerCount(t) != 1 {
+		t.Errorf("a GET mutation deleted data")
+	}
+
+	req, _ := http.NewRequest("POST", e.url+"/query", strings.NewReader(`{"query":"{ viewer { role organizationIds } }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/graphql-response+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/graphql-response+json") {
+		t.Errorf("content type: got %q", ct)
+	}
+	if !strings.Contains(string(b), `"role":"ADMIN"`) || !strings.Contains(string(b), `"organizationIds":null`) {
+		t.Errorf("viewer in open mode: got %s", b)
+	}
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Error("no X-Request-Id header")
+	}
+}
+
+// readyz answers 503 once the database is gone.
+func TestReadyzWhenDatabaseDown(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	e.store.Close()
+	if code, body := get(t, e.url+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "database") {
+		t.Errorf("readyz: got %d %q, want 503", code, body)
+	}
+}
+
+// `ingest FILE` loads a file through the ingestion path, lists every problem with its path in
+// the file, exits non-zero when a batch was rejected, and loads the good batches.
+func TestIngestCommand(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "cli.db")
+	var nd bytes.Buffer
+	for i, c := range many(5, "O1") {
+		if i == 3 {
+			c = with(c.(obj), "country", "ZZ")
+		}
+		nd.Write(must(json.Marshal(c)))
+		nd.WriteString("\n")
+	}
+	file := filepath.Join(dir, "customers.ndjson")
+	if err := os.WriteFile(file, nd.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"ingest", "-database-url", dbPath, "-batch", "2", file}, &stdout, &stderr)
+	if code != 1 {
+		t.Errorf("exit code: got %d, want 1 (a batch was rejected)\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "customers[3].country") || !strings.Contains(stdout.String(), "INVALID_VALUE") {
+		t.Errorf("summary does not list the problem with its file path:\n%s", stdout.String())
+	}
+
+	// The reference example, as a document, ingests; the good batches of the first file stayed.
+	stdout.Reset()
+	code = run(context.Background(), []string{"ingest", "-database-url", dbPath, "testdata/reference-example.json"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("reference example: exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	e := newEnv(t, "sqlite", func(c *config) { c.databaseURL = dbPath })
+	// batches of 2: [C0 C1] ok, [C2 C3] rejected, [C4] ok, plus the reference example
+	if n := e.customerCount(t); n != 4 {
+		t.Errorf("stored customers: got %d, want 4", n)
+	}
+}
+
+// -h lists every flag with its environment variable.
+func TestHelpListsConfiguration(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"-h"}, io.Discard, &stderr); code != 0 {
+		t.Errorf("exit code %d", code)
+	}
+	for _, v := range []string{"DATABASE_URL", "LISTEN_ADDR", "LOG_LEVEL", "REQUEST_TIMEOUT", "MAX_PAGE_SIZE", "MAX_INGEST_BATCH", "MAX_BODY_BYTES"} {
+		if !strings.Contains(stderr.String(), v) {
+			t.Errorf("-h does not mention %s", v)
+		}
+	}
+}
