@@ -115,6 +115,25 @@ func TestIngestCommand(t *testing.T) {
 	if n := e.customerCount(t); n != 4 {
 		t.Errorf("stored customers: got %d, want 4", n)
 	}
+
+	// -skip-invalid loads C2 from the rejected batch and lists C3; a value of the wrong type
+	// (an unknown enum) rejects its batch, names the field, and the load goes on.
+	nd.WriteString(string(must(json.Marshal(with(customer("C5", "O1"), "targetingIndicator", "CONTROL")))) + "\n")
+	nd.WriteString(string(must(json.Marshal(customer("C6", "O1")))) + "\n")
+	if err := os.WriteFile(file, nd.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	code = run(context.Background(), []string{"ingest", "-database-url", dbPath, "-batch", "2", "-skip-invalid", file}, &stdout, &stderr)
+	out := stdout.String()
+	if code != 1 || !strings.Contains(out, "customers[3].country INVALID_VALUE") || !strings.Contains(out, "customers[5].targetingIndicator") ||
+		!strings.Contains(out, "1 batches rejected, 1 customers skipped") {
+		t.Errorf("exit %d, summary:\n%s\n%s", code, out, stderr.String())
+	}
+	// C0-C4 without C3, C6, and the reference example's customer
+	if n := e.customerCount(t); n != 6 {
+		t.Errorf("stored customers: got %d, want 6", n)
+	}
 }
 
 // -h lists every flag with its environment variable.

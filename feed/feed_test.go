@@ -126,7 +126,7 @@ func TestLoad(t *testing.T) {
 	ingest := func(ctx context.Context, batch []json.RawMessage) (*BatchResult, error) {
 		sizes = append(sizes, len(batch))
 		if len(sizes) == 2 {
-			return &BatchResult{Problems: []Problem{{Path: "customers[3].country", Code: "INVALID_VALUE", Message: "no"}, {Path: "customers", Code: "LIMIT_EXCEEDED", Message: "x"}}}, nil
+			return &BatchResult{Problems: []Problem{{Path: "customers[3].country", Code: "INVALID_VALUE", Message: "as at customers[1]"}, {Path: "customers", Code: "LIMIT_EXCEEDED", Message: "x"}}}, nil
 		}
 		s := models.IngestSummary{Customers: &models.WriteCounts{Created: len(batch)}, Accounts: &models.WriteCounts{Updated: 1}, Cards: &models.WriteCounts{Unchanged: 2}}
 		return &BatchResult{Summary: s}, nil
@@ -146,10 +146,21 @@ func TestLoad(t *testing.T) {
 	}
 	var out bytes.Buffer
 	tot.WriteSummary(&out)
-	for _, want := range []string{"created 15", "3 batches; 1 batches rejected", "customers[13].country INVALID_VALUE: no"} {
+	for _, want := range []string{"created 15", "3 batches; 1 batches rejected, 0 customers skipped", "customers[13].country INVALID_VALUE: as at customers[11]"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// A batch whose invalid customers were skipped is not rejected; its problems are still listed.
+func TestLoadSkipped(t *testing.T) {
+	tot, err := Load(context.Background(), strings.NewReader("{}\n{}\n"), func(context.Context, []json.RawMessage) (*BatchResult, error) {
+		return &BatchResult{Summary: models.IngestSummary{SkippedCustomers: 1, Customers: &models.WriteCounts{Created: 1}},
+			Problems: []Problem{{Path: "customers[1].country", Code: "INVALID_VALUE", Message: "x"}}}, nil
+	}, Options{})
+	if err != nil || tot.RejectedBatches != 0 || tot.Skipped != 1 || tot.ProblemsCount != 1 || tot.Customers.Created != 1 {
+		t.Errorf("got %+v, %v", tot, err)
 	}
 }
 

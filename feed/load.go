@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/portfolio-graph/portfolio-graph/models"
@@ -24,11 +24,14 @@ type Problem struct {
 func (p Problem) String() string { return p.Path + " " + p.Code + ": " + p.Message }
 
 // BatchResult is what ingesting one batch did. Problems carry paths relative to the batch
-// (customers[0] is the batch's first customer); a batch with problems was rejected whole.
+// (customers[0] is the batch's first customer). A batch with problems was rejected whole,
+// unless its invalid customers were skipped (Summary.SkippedCustomers).
 type BatchResult struct {
 	Summary  models.IngestSummary
 	Problems []Problem
 }
+
+func (r *BatchResult) rejected() bool { return len(r.Problems) > 0 && r.Summary.SkippedCustomers == 0 }
 
 // IngestFunc ingests one batch of raw customers. An error means the load cannot go on (the
 // database is down); a batch the rules reject is a result with problems.
@@ -96,14 +99,15 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 		}
 		t.Batches++
 		t.add(res.Summary)
-		if len(res.Problems) > 0 {
+		if res.rejected() {
 			t.RejectedBatches++
-			for _, p := range res.Problems {
-				t.ProblemsCount++
-				if len(t.Problems) < opt.MaxProblems {
-					p.Path = shift(p.Path, t.Read-len(batch))
-					t.Problems = append(t.Problems, p)
-				}
+		}
+		for _, p := range res.Problems {
+			t.ProblemsCount++
+			if len(t.Problems) < opt.MaxProblems {
+				p.Path = shift(p.Path, t.Read-len(batch))
+				p.Message = shift(p.Message, t.Read-len(batch))
+				t.Problems = append(t.Problems, p)
 			}
 		}
 		batch = batch[:0]
@@ -135,22 +139,18 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 	return t, flush()
 }
 
-// shift turns a path relative to a batch (customers[3].country) into one relative to the
-// file (customers[1003].country).
-func shift(path string, offset int) string {
-	rest, ok := strings.CutPrefix(path, "customers[")
-	if !ok {
-		return path
-	}
-	end := strings.IndexByte(rest, ']')
-	if end < 0 {
-		return path
-	}
-	i, err := strconv.Atoi(rest[:end])
-	if err != nil {
-		return path
-	}
-	return "customers[" + strconv.Itoa(i+offset) + "]" + rest[end+1:]
+var batchIndex = regexp.MustCompile(`\bcustomers\[(\d+)\]`)
+
+// shift turns paths relative to a batch (customers[3].country), alone or inside a message,
+// into paths relative to the file (customers[1003].country).
+func shift(s string, offset int) string {
+	return batchIndex.ReplaceAllStringFunc(s, func(m string) string {
+		i, err := strconv.Atoi(m[len("customers[") : len(m)-1])
+		if err != nil {
+			return m
+		}
+		return "customers[" + strconv.Itoa(i+offset) + "]"
+	})
 }
 
 // WriteSummary prints the totals and every kept problem.
@@ -161,11 +161,11 @@ func (t *Totals) WriteSummary(w io.Writer) {
 	row("customers", t.Customers)
 	row("accounts", t.Accounts)
 	row("cards", t.Cards)
-	fmt.Fprintf(w, "  read %d customers in %d batches; %d batches rejected\n", t.Read, t.Batches, t.RejectedBatches)
+	fmt.Fprintf(w, "  read %d customers in %d batches; %d batches rejected, %d customers skipped\n", t.Read, t.Batches, t.RejectedBatches, t.Skipped)
 	if t.ProblemsCount == 0 {
 		return
 	}
-	fmt.Fprintf(w, "  %d problems (rejected batches wrote nothing):\n", t.ProblemsCount)
+	fmt.Fprintf(w, "  %d problems (a rejected batch writes nothing; a skipped customer is not written):\n", t.ProblemsCount)
 	for _, p := range t.Problems {
 		fmt.Fprintf(w, "    %s\n", p)
 	}
