@@ -34,6 +34,7 @@ type env struct {
 	cfg        *config
 	statements atomic.Int64
 	logs       *bytes.Buffer
+	token      string // sent as a bearer token when set
 }
 
 // forEachStore runs fn against the embedded store and, when TEST_DATABASE_URL is set, against
@@ -41,8 +42,14 @@ type env struct {
 // mandatory: a CI run that silently tested only SQLite would prove nothing about production.
 func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 	t.Helper()
+	forEachStoreWith(t, nil, fn)
+}
+
+// forEachStoreWith is forEachStore with a configuration change, such as authentication.
+func forEachStoreWith(t *testing.T, tweak func(*config), fn func(t *testing.T, e *env)) {
+	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
-		fn(t, newEnv(t, "sqlite", nil))
+		fn(t, newEnv(t, "sqlite", tweak))
 	})
 	pgURL := os.Getenv("TEST_DATABASE_URL")
 	if pgURL == "" {
@@ -53,7 +60,7 @@ func forEachStore(t *testing.T, fn func(t *testing.T, e *env)) {
 		return
 	}
 	t.Run("postgres", func(t *testing.T) {
-		fn(t, newEnv(t, "postgres", nil))
+		fn(t, newEnv(t, "postgres", tweak))
 	})
 }
 
@@ -86,7 +93,11 @@ func newEnv(t *testing.T, kind string, tweak func(*config)) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	e.store = store
-	srv := httptest.NewServer(newHTTPHandler(store, cfg, log, true))
+	verifier, err := newVerifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newHTTPHandler(store, cfg, verifier, log, true))
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
 	return e
@@ -154,7 +165,15 @@ func (e *env) post(t *testing.T, query string, vars any) gqlResponse {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post(e.url+"/query", "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, e.url+"/query", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,7 @@ import (
 
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/portfolio-graph/portfolio-graph/auth"
 	"github.com/portfolio-graph/portfolio-graph/db"
 	"github.com/portfolio-graph/portfolio-graph/feed"
 	"github.com/portfolio-graph/portfolio-graph/graph"
@@ -59,6 +60,7 @@ type config struct {
 	maxIngestBatch   int
 	ingestBatch      int
 	skipInvalid      bool
+	auth             auth.Config
 }
 
 // parseConfig reads flags over environment variables over defaults. Every flag mirrors one
@@ -101,6 +103,10 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	}
 	fs.StringVar(&c.databaseURL, "database-url", env("DATABASE_URL", ""), "postgres:// URL of the database (env DATABASE_URL); empty means the embedded SQLite file "+db.DefaultSQLitePath)
 	fs.StringVar(&c.listenAddr, "listen", env("LISTEN_ADDR", defaultListen), "address to serve on (env LISTEN_ADDR; PORT alone means :$PORT)")
+	fs.StringVar(&c.auth.Secret, "auth-jwt-secret", env("AUTH_JWT_SECRET", ""), "shared secret (32+ characters) verifying HS256 bearer tokens (env AUTH_JWT_SECRET); with no key the server runs open")
+	fs.StringVar(&c.auth.PublicKeyFile, "auth-jwt-public-key-file", env("AUTH_JWT_PUBLIC_KEY_FILE", ""), "PEM public key verifying RS256 or ES256 bearer tokens (env AUTH_JWT_PUBLIC_KEY_FILE)")
+	fs.StringVar(&c.auth.Issuer, "auth-jwt-issuer", env("AUTH_JWT_ISSUER", ""), "required iss claim, if set (env AUTH_JWT_ISSUER)")
+	fs.StringVar(&c.auth.Audience, "auth-jwt-audience", env("AUTH_JWT_AUDIENCE", ""), "required aud claim, if set (env AUTH_JWT_AUDIENCE)")
 	fs.StringVar(&c.logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
 	fs.BoolVar(&c.playground, "playground", envBool("PLAYGROUND", true), "serve the GraphiQL playground at / when listening on loopback (env PLAYGROUND)")
 	fs.BoolVar(&c.insecure, "insecure", envBool("INSECURE", false), "allow serving without authentication on a non-loopback address (env INSECURE)")
@@ -148,6 +154,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "ingest" {
 		return runIngest(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "token" {
+		return runToken(args[1:], stdout, stderr)
+	}
 	cfg, _, err := parseConfig("portfolio-graph", args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -168,12 +177,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// newVerifier returns the token verifier of cfg, or nil in open mode (no key configured).
+func newVerifier(cfg *config) (*auth.Verifier, error) {
+	if !cfg.auth.Enabled() {
+		return nil, nil
+	}
+	return auth.NewVerifier(cfg.auth)
+}
+
 func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	loopback := isLoopback(cfg.listenAddr)
-	if !loopback && !cfg.insecure {
-		return fmt.Errorf("refusing to serve without authentication on %s, which is not a loopback address: pass -insecure to do it anyway", cfg.listenAddr)
+	verifier, err := newVerifier(cfg)
+	if err != nil {
+		return err
 	}
-	log.Warn("no authentication configured: every request is served as an admin of every organization")
+	if verifier == nil {
+		if !loopback && !cfg.insecure {
+			return fmt.Errorf("refusing to serve without authentication on %s, which is not a loopback address: configure AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY_FILE, or pass -insecure", cfg.listenAddr)
+		}
+		log.Warn("open mode: no authentication configured, every request is served as an admin of every organization")
+	} else {
+		log.Info("authentication: bearer tokens required on /query")
+	}
 
 	store, err := db.Open(ctx, cfg.storeConfig(log))
 	if err != nil {
@@ -191,7 +216,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{
-		Handler:           newHTTPHandler(store, cfg, log, cfg.playground && loopback),
+		Handler:           newHTTPHandler(store, cfg, verifier, log, cfg.playground && loopback),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       cfg.requestTimeout + 30*time.Second,
 		WriteTimeout:      cfg.requestTimeout + 10*time.Second,
@@ -219,9 +244,9 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 }
 
 // newHTTPHandler routes the endpoints and wraps them in the request middleware.
-func newHTTPHandler(store *db.Store, cfg *config, log *slog.Logger, withPlayground bool) http.Handler {
+func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/query", graph.NewHandler(graph.Options{Store: store, Logger: log}))
+	mux.Handle("/query", authenticate(verifier, graph.NewHandler(graph.Options{Store: store, Logger: log})))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -242,6 +267,43 @@ func newHTTPHandler(store *db.Store, cfg *config, log *slog.Logger, withPlaygrou
 		mux.Handle("GET /{$}", playground.Handler("portfolio-graph", "/query"))
 	}
 	return withRequest(mux, cfg, log)
+}
+
+// authenticate puts the caller named by the request's bearer token in its context, or answers
+// 401 UNAUTHENTICATED without running anything. In open mode (no verifier) the caller set by
+// withRequest, an admin of every organization, stays.
+func authenticate(verifier *auth.Verifier, next http.Handler) http.Handler {
+	if verifier == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || strings.TrimSpace(token) == "" {
+			unauthenticated(w, "a bearer token is required: Authorization: Bearer <JWT>")
+			return
+		}
+		id, err := verifier.Verify(strings.TrimSpace(token))
+		if err != nil {
+			unauthenticated(w, err.Error())
+			return
+		}
+		subject := id.Subject
+		caller := graph.Caller{Subject: &subject, Role: id.Role, Scope: id.Scope}
+		next.ServeHTTP(w, r.WithContext(graph.WithCaller(r.Context(), caller)))
+	})
+}
+
+func unauthenticated(w http.ResponseWriter, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("WWW-Authenticate", `Bearer realm="portfolio-graph"`)
+	w.WriteHeader(http.StatusUnauthorized)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
+		"message": msg, "extensions": map[string]any{"code": string(models.ErrUnauthenticated)},
+	}}})
 }
 
 // withRequest gives each request an id, the caller, a time limit and a body limit, and logs
@@ -482,4 +544,48 @@ func fillDemo(ctx context.Context, store *db.Store, log *slog.Logger) error {
 	}
 	log.Info("demo: synthetic portfolio loaded", "customers", totals.Customers.Created, "accounts", totals.Accounts.Created, "cards", totals.Cards.Created)
 	return nil
+}
+
+// orgList collects repeated or comma-separated -org flags.
+type orgList []string
+
+func (o *orgList) String() string { return strings.Join(*o, ",") }
+
+func (o *orgList) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*o = append(*o, s)
+		}
+	}
+	return nil
+}
+
+// runToken is `go run . token -role reader -org 50004 -ttl 1h`: it prints a token signed with
+// the configured secret.
+func runToken(args []string, stdout, stderr io.Writer) int {
+	cfg, fs, err := parseConfig("portfolio-graph token", nil, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	fs = flag.NewFlagSet("portfolio-graph token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	role := fs.String("role", "reader", "reader, writer or admin")
+	var orgs orgList
+	fs.Var(&orgs, "org", "organization id the token may see (repeat or separate with commas; * for all)")
+	ttl := fs.Duration("ttl", time.Hour, "time to live")
+	sub := fs.String("sub", "operator", "subject (who the token is for)")
+	fs.StringVar(&cfg.auth.Secret, "auth-jwt-secret", cfg.auth.Secret, "signing secret (env AUTH_JWT_SECRET)")
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return 0
+	} else if err != nil {
+		return 2
+	}
+	tok, err := auth.Mint(cfg.auth, *sub, *role, orgs, *ttl)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintln(stdout, tok)
+	return 0
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -62,7 +61,7 @@ func configure(srv configurable, opt Options) {
 		log = slog.Default()
 	}
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
+	srv.Use(introspectionForAdmins{})
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		log.ErrorContext(ctx, "panic in resolver", "request_id", RequestIDFrom(ctx), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
@@ -139,4 +138,16 @@ func RequestIDFrom(ctx context.Context) string {
 		return info.ID
 	}
 	return ""
+}
+
+// introspectionForAdmins allows introspection to admins only; in open mode every caller is
+// one.
+type introspectionForAdmins struct{}
+
+func (introspectionForAdmins) ExtensionName() string                   { return "IntrospectionForAdmins" }
+func (introspectionForAdmins) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (introspectionForAdmins) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+	rc.DisableIntrospection = CallerFrom(ctx).Role != models.RoleAdmin
+	return nil
 }
