@@ -58,6 +58,9 @@ type config struct {
 	defaultPageSize  int
 	maxPageSize      int
 	maxIngestBatch   int
+	maxTokens        int
+	maxDepth         int
+	maxComplexity    int
 	ingestBatch      int
 	skipInvalid      bool
 	auth             auth.Config
@@ -117,6 +120,9 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(envInt("MAX_BODY_BYTES", 16<<20)), "largest request body (env MAX_BODY_BYTES)")
 	fs.IntVar(&c.defaultPageSize, "default-page-size", envInt("DEFAULT_PAGE_SIZE", 50), "connection page size when first/last are not given (env DEFAULT_PAGE_SIZE)")
 	fs.IntVar(&c.maxPageSize, "max-page-size", envInt("MAX_PAGE_SIZE", 500), "largest first/last (env MAX_PAGE_SIZE)")
+	fs.IntVar(&c.maxTokens, "max-query-tokens", envInt("MAX_QUERY_TOKENS", 10000), "most lexical tokens in a query document (env MAX_QUERY_TOKENS)")
+	fs.IntVar(&c.maxDepth, "max-query-depth", envInt("MAX_QUERY_DEPTH", 12), "deepest selection nesting (env MAX_QUERY_DEPTH)")
+	fs.IntVar(&c.maxComplexity, "max-complexity", envInt("MAX_COMPLEXITY", 20000), "highest estimated query cost; a connection costs its page size times its selection (env MAX_COMPLEXITY)")
 	fs.IntVar(&c.maxIngestBatch, "max-ingest-batch", envInt("MAX_INGEST_BATCH", 1000), "most customers in one ingestCustomers call (env MAX_INGEST_BATCH)")
 	fs.IntVar(&c.ingestBatch, "batch", envInt("INGEST_BATCH", 500), "customers per batch of the ingest command (env INGEST_BATCH)")
 	fs.BoolVar(&c.skipInvalid, "skip-invalid", envBool("INGEST_SKIP_INVALID", false), "ingest command: load the valid customers of each batch and list the rest, instead of rejecting the batch (env INGEST_SKIP_INVALID)")
@@ -139,6 +145,16 @@ func (c *config) storeConfig(log *slog.Logger) db.Config {
 		MaxBatch:         c.maxIngestBatch,
 		Logger:           log,
 	}
+}
+
+func (c *config) graphOptions(store *db.Store, log *slog.Logger) graph.Options {
+	return graph.Options{Store: store, Logger: log, Limits: graph.Limits{
+		MaxTokens:     c.maxTokens,
+		MaxDepth:      c.maxDepth,
+		MaxComplexity: c.maxComplexity,
+		DefaultPage:   c.defaultPageSize,
+		MaxPage:       c.maxPageSize,
+	}}
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {
@@ -246,7 +262,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 // newHTTPHandler routes the endpoints and wraps them in the request middleware.
 func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/query", authenticate(verifier, graph.NewHandler(graph.Options{Store: store, Logger: log})))
+	mux.Handle("/query", readBody(cfg.maxBodyBytes, authenticate(verifier, graph.NewHandler(cfg.graphOptions(store, log)))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -267,6 +283,42 @@ func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *
 		mux.Handle("GET /{$}", playground.Handler("portfolio-graph", "/query"))
 	}
 	return withRequest(mux, cfg, log)
+}
+
+// readBody reads a /query request's body up to max bytes, answering 413 PAYLOAD_TOO_LARGE
+// beyond that.
+func readBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			payloadTooLarge(w, max)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			payloadTooLarge(w, max)
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, models.ErrBadUserInput, "the request body could not be read")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+func payloadTooLarge(w http.ResponseWriter, max int64) {
+	writeError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", fmt.Sprintf("the request body is larger than %d bytes", max))
+}
+
+// writeError answers with one GraphQL error and no data.
+func writeError(w http.ResponseWriter, status int, code models.ErrorCode, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
+		"message": msg, "extensions": map[string]any{"code": string(code)},
+	}}})
 }
 
 // authenticate puts the caller named by the request's bearer token in its context, or answers
@@ -298,12 +350,8 @@ func authenticate(verifier *auth.Verifier, next http.Handler) http.Handler {
 }
 
 func unauthenticated(w http.ResponseWriter, msg string) {
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("WWW-Authenticate", `Bearer realm="portfolio-graph"`)
-	w.WriteHeader(http.StatusUnauthorized)
-	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
-		"message": msg, "extensions": map[string]any{"code": string(models.ErrUnauthenticated)},
-	}}})
+	writeError(w, http.StatusUnauthorized, models.ErrUnauthenticated, msg)
 }
 
 // withRequest gives each request an id, the caller, a time limit and a body limit, and logs
@@ -320,7 +368,7 @@ func withRequest(next http.Handler, cfg *config, log *slog.Logger) http.Handler 
 		ctx = graph.WithRequestInfo(ctx, info)
 		ctx = graph.WithCaller(ctx, graph.OpenCaller())
 		r.Body = http.MaxBytesReader(w, r.Body, cfg.maxBodyBytes)
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, info: info}
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		level := slog.LevelInfo
 		if rec.status >= 500 {
@@ -334,22 +382,30 @@ func withRequest(next http.Handler, cfg *config, log *slog.Logger) http.Handler 
 	})
 }
 
-// statusRecorder remembers the status a handler wrote, for the access log.
+// statusRecorder remembers the status a handler wrote, for the access log, and turns a GraphQL
+// answer that could serve no data because the database was unavailable into HTTP 503.
 type statusRecorder struct {
 	http.ResponseWriter
+	info   *graph.RequestInfo
 	status int
 	wrote  bool
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
-	if !s.wrote {
-		s.status, s.wrote = code, true
+	if s.wrote {
+		return
 	}
+	if code == http.StatusOK && s.info.Unavailable {
+		code = http.StatusServiceUnavailable
+	}
+	s.status, s.wrote = code, true
 	s.ResponseWriter.WriteHeader(code)
 }
 
 func (s *statusRecorder) Write(b []byte) (int, error) {
-	s.wrote = true
+	if !s.wrote {
+		s.WriteHeader(http.StatusOK)
+	}
 	return s.ResponseWriter.Write(b)
 }
 
@@ -405,8 +461,9 @@ const ingestMutation = `mutation Ingest($customers: [CustomerInput!]!, $options:
 
 // ingester runs the ingestCustomers mutation in-process for each batch, as an operator with
 // access to every organization.
-func ingester(store *db.Store, log *slog.Logger, skipInvalid bool) feed.IngestFunc {
-	exec := graph.NewExecutor(graph.Options{Store: store, Logger: log})
+func ingester(store *db.Store, cfg *config, log *slog.Logger) feed.IngestFunc {
+	exec := graph.NewExecutor(cfg.graphOptions(store, log))
+	skipInvalid := cfg.skipInvalid
 	return func(ctx context.Context, customers []json.RawMessage) (*feed.BatchResult, error) {
 		list := make([]any, 0, len(customers))
 		for _, raw := range customers {
@@ -484,7 +541,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	defer store.Close()
-	ingest := ingester(store, log, cfg.skipInvalid)
+	ingest := ingester(store, cfg, log)
 	code := 0
 	for _, name := range fs.Args() {
 		var r io.Reader = os.Stdin
@@ -535,7 +592,7 @@ func fillDemo(ctx context.Context, store *db.Store, log *slog.Logger) error {
 		}
 		pw.Close()
 	}()
-	totals, err := feed.Load(ctx, pr, ingester(store, log, false), feed.Options{BatchSize: 500, Name: "demo"})
+	totals, err := feed.Load(ctx, pr, ingester(store, &config{}, log), feed.Options{BatchSize: 500, Name: "demo"})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

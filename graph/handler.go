@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -25,12 +27,17 @@ import (
 type Options struct {
 	Store  *db.Store
 	Logger *slog.Logger
+	Limits Limits
+}
+
+func newSchema(opt Options) graphql.ExecutableSchema {
+	return NewExecutableSchema(Config{Resolvers: &Resolver{Store: opt.Store}, Complexity: complexity(opt.Limits.withDefaults())})
 }
 
 // NewHandler builds the GraphQL endpoint: POST and GET (queries only) transports on top of
 // the executor.
 func NewHandler(opt Options) http.Handler {
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Store: opt.Store}}))
+	srv := handler.New(newSchema(opt))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -39,7 +46,7 @@ func NewHandler(opt Options) http.Handler {
 }
 
 func newExecutor(opt Options) *executor.Executor {
-	exec := executor.New(NewExecutableSchema(Config{Resolvers: &Resolver{Store: opt.Store}}))
+	exec := executor.New(newSchema(opt))
 	configure(exec, opt)
 	return exec
 }
@@ -47,6 +54,7 @@ func newExecutor(opt Options) *executor.Executor {
 // configurable is what handler.Server and executor.Executor share.
 type configurable interface {
 	SetQueryCache(graphql.Cache[*ast.QueryDocument])
+	SetParserTokenLimit(int)
 	Use(graphql.HandlerExtension)
 	SetErrorPresenter(graphql.ErrorPresenterFunc)
 	SetRecoverFunc(graphql.RecoverFunc)
@@ -60,8 +68,13 @@ func configure(srv configurable, opt Options) {
 	if log == nil {
 		log = slog.Default()
 	}
+	limits := opt.Limits.withDefaults()
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(limits.MaxTokens)
 	srv.Use(introspectionForAdmins{})
+	srv.Use(unavailable{})
+	srv.Use(shapeLimit{maxDepth: limits.MaxDepth, maxFields: limits.MaxComplexity})
+	srv.Use(extension.FixedComplexityLimit(limits.MaxComplexity))
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		log.ErrorContext(ctx, "panic in resolver", "request_id", RequestIDFrom(ctx), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
@@ -71,7 +84,18 @@ func configure(srv configurable, opt Options) {
 		if info := requestInfoFrom(ctx); info != nil {
 			info.Operation = graphql.GetOperationContext(ctx).OperationName
 		}
-		return next(withLoaders(ctx, opt.Store, scopeOf(ctx)))
+		respond := next(withLoaders(ctx, opt.Store, scopeOf(ctx)))
+		return func(ctx context.Context) *graphql.Response {
+			if resp := respond(ctx); resp != nil || ctx.Err() == nil {
+				return resp
+			}
+			// The executor gives up on a request whose time ran out before it began.
+			if info := requestInfoFrom(ctx); info != nil {
+				info.Unavailable = true
+			}
+			return &graphql.Response{Errors: gqlerror.List{{Message: "the request timed out or was cancelled",
+				Extensions: map[string]any{"code": string(models.ErrServiceUnavailable)}}}}
+		}
 	})
 }
 
@@ -99,6 +123,12 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			// input values that did not coerce (wrapped with their input path).
 			out := *gqlErr
 			out.Err = nil
+			if CallerFrom(ctx).Role != models.RoleAdmin {
+				// Field suggestions would let a caller map the schema without introspection.
+				if i := strings.Index(out.Message, " Did you mean"); i > 0 {
+					out.Message = out.Message[:i]
+				}
+			}
 			if out.Path == nil {
 				out.Path = path
 			}
@@ -118,6 +148,9 @@ type RequestInfo struct {
 	ID        string
 	Operation string
 	Start     time.Time
+	// Unavailable is set when the answer carries no data because the database was down or
+	// the request ran out of time: the transport answers 503.
+	Unavailable bool
 }
 
 type requestInfoKey struct{}
@@ -150,4 +183,26 @@ func (introspectionForAdmins) Validate(graphql.ExecutableSchema) error { return 
 func (introspectionForAdmins) MutateOperationContext(ctx context.Context, rc *graphql.OperationContext) *gqlerror.Error {
 	rc.DisableIntrospection = CallerFrom(ctx).Role != models.RoleAdmin
 	return nil
+}
+
+// unavailable marks answers that carry no data because of a SERVICE_UNAVAILABLE error, for
+// HTTP 503.
+type unavailable struct{}
+
+func (unavailable) ExtensionName() string                   { return "Unavailable" }
+func (unavailable) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (unavailable) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp != nil && (len(resp.Data) == 0 || string(resp.Data) == "null") {
+		for _, e := range resp.Errors {
+			if e.Extensions["code"] == string(models.ErrServiceUnavailable) {
+				if info := requestInfoFrom(ctx); info != nil {
+					info.Unavailable = true
+				}
+				break
+			}
+		}
+	}
+	return resp
 }

@@ -1,0 +1,165 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// Limits bound what one request may cost (API.md "Limits"). Zero values take the defaults.
+type Limits struct {
+	// MaxTokens bounds the query document's lexical tokens (default 10,000), so that parsing
+	// and validating any accepted document stays cheap.
+	MaxTokens int
+	// MaxDepth bounds the nesting of selections, fragments expanded (default 12).
+	MaxDepth int
+	// MaxComplexity bounds the estimated cost (default 20,000): a connection costs its page
+	// size times its selection, nodes(ids) its number of ids times its selection, an
+	// unpaginated nested list (a customer's accounts) ListEstimate times its selection, any
+	// other field 1 plus its selection.
+	MaxComplexity int
+	// DefaultPage and MaxPage are the connection page sizes (defaults 50 and 500).
+	DefaultPage, MaxPage int
+	// ListEstimate is the assumed length of an unpaginated nested list such as a customer's
+	// accounts (default 1: such lists are short, and the nested query a dashboard sends for a
+	// full page of 500 customers with accounts, holders and cards must stay within the
+	// default limit).
+	ListEstimate int
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&l.MaxTokens, 10000)
+	def(&l.MaxDepth, 12)
+	def(&l.MaxComplexity, 20000)
+	def(&l.DefaultPage, 50)
+	def(&l.MaxPage, 500)
+	def(&l.ListEstimate, 1)
+	return l
+}
+
+// page is the page size a connection argument pair asks for, as the store will apply it
+// (out-of-range values are refused there; here they cost the maximum).
+func (l Limits) page(first, last *int) int {
+	n := l.DefaultPage
+	if first != nil {
+		n = *first
+	} else if last != nil {
+		n = *last
+	}
+	if n < 0 || n > l.MaxPage {
+		n = l.MaxPage
+	}
+	return max(n, 1)
+}
+
+// complexity prices connections and lists by how many objects they can return.
+func complexity(l Limits) ComplexityRoot {
+	var c ComplexityRoot
+	list := func(child int) int { return 1 + l.ListEstimate*child }
+	q := &c.Query
+	q.Customers = func(child int, _ *models.CustomerFilter, _ *models.CustomerOrder, first *int, _ *string, last *int, _ *string) int {
+		return 1 + l.page(first, last)*child
+	}
+	q.Accounts = func(child int, _ *models.AccountFilter, first *int, _ *string, last *int, _ *string) int {
+		return 1 + l.page(first, last)*child
+	}
+	q.Cards = func(child int, _ *models.CardFilter, first *int, _ *string, last *int, _ *string) int {
+		return 1 + l.page(first, last)*child
+	}
+	q.Nodes = func(child int, ids []string) int { return 1 + max(len(ids), 1)*child }
+	c.Customer.Children = func(child int, first *int, _ *string) int { return 1 + l.page(first, nil)*child }
+	c.Customer.Accounts = func(child int, _ *models.AccountFilter) int { return list(child) }
+	c.Customer.Cards = func(child int, _ *models.CardFilter) int { return list(child) }
+	c.Account.Cards = func(child int, _ *models.CardFilter) int { return list(child) }
+	c.Account.Holders = list
+	c.IngestCustomersPayload.Customers = func(child int) int { return 1 + l.MaxPage*child }
+	return c
+}
+
+// shapeLimit refuses operations nested deeper than maxDepth (fragments count at the depth of
+// their spread) and, before the complexity is computed, operations whose fragments expand to
+// more fields than maxFields: every field costs at least 1, so such an operation exceeds the
+// complexity limit anyway, and measuring it here keeps a document of fragments that spread
+// each other (2^n fields from n fragments) from making the complexity walk exponential.
+type shapeLimit struct{ maxDepth, maxFields int }
+
+func (shapeLimit) ExtensionName() string                   { return "ShapeLimit" }
+func (shapeLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (l shapeLimit) MutateOperationContext(_ context.Context, rc *graphql.OperationContext) *gqlerror.Error {
+	if rc.Operation == nil {
+		return nil
+	}
+	m := &shapeMeter{doc: rc.Doc, depthCap: l.maxDepth + 1, fieldCap: l.maxFields + 1, fragments: map[string]*shape{}}
+	sh := m.measure(rc.Operation.SelectionSet)
+	if sh.depth > l.maxDepth {
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("the operation is nested more than %d levels deep", l.maxDepth),
+			Extensions: map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"},
+		}
+	}
+	if sh.fields > l.maxFields {
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("the operation selects more than %d fields once its fragments are expanded, which exceeds the complexity limit of %d", l.maxFields, l.maxFields),
+			Extensions: map[string]any{"code": "COMPLEXITY_LIMIT_EXCEEDED"},
+		}
+	}
+	return nil
+}
+
+// shape is the depth and the expanded field count of a selection set, each capped.
+type shape struct{ depth, fields int }
+
+// shapeMeter measures selection sets. A fragment's shape does not depend on where it is
+// spread, so each is measured once: the cost is linear in the document's size.
+type shapeMeter struct {
+	doc                *ast.QueryDocument
+	depthCap, fieldCap int
+	fragments          map[string]*shape // nil while being measured
+}
+
+func (m *shapeMeter) measure(set ast.SelectionSet) shape {
+	var out shape
+	for _, sel := range set {
+		var sh shape
+		switch s := sel.(type) {
+		case *ast.Field:
+			child := m.measure(s.SelectionSet)
+			sh = shape{depth: 1 + child.depth, fields: 1 + child.fields}
+		case *ast.InlineFragment:
+			sh = m.measure(s.SelectionSet)
+		case *ast.FragmentSpread:
+			sh = m.fragment(s.Name)
+		}
+		out.depth = min(max(out.depth, sh.depth), m.depthCap)
+		out.fields = min(out.fields+sh.fields, m.fieldCap)
+	}
+	return out
+}
+
+func (m *shapeMeter) fragment(name string) shape {
+	if sh, ok := m.fragments[name]; ok {
+		if sh == nil {
+			return shape{} // a cycle, refused by validation before this runs
+		}
+		return *sh
+	}
+	f := m.doc.Fragments.ForName(name)
+	if f == nil {
+		return shape{}
+	}
+	m.fragments[name] = nil
+	sh := m.measure(f.SelectionSet)
+	m.fragments[name] = &sh
+	return sh
+}
