@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -232,6 +234,31 @@ func collectMessages(errs []gqlError) {
 	for _, e := range errs {
 		seenMessages.list = append(seenMessages.list, e.Message)
 	}
+}
+
+// leakMarks are what SQL, driver, Go runtime and stack text look like; no error message a
+// client receives may contain any of them.
+var leakMarks = []string{"SELECT ", "INSERT ", "UPDATE ", "DELETE ", " WHERE ", "SQLSTATE", "pq:", "pgx", "sqlite", "SQL logic",
+	"gorm", "database/sql", "sql:", "goroutine ", ".go:", "runtime error", "panic", "nil pointer", "duplicate key", "violates"}
+
+// TestMain runs the suite, then checks every error message it received for leaked internals.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	seenMessages.Lock()
+	defer seenMessages.Unlock()
+	for _, msg := range seenMessages.list {
+		for _, mark := range leakMarks {
+			if strings.Contains(msg, mark) {
+				fmt.Fprintf(os.Stderr, "FAIL: an error message leaks internals (%q): %s\n", mark, msg)
+				code = 1
+			}
+		}
+	}
+	if code == 0 && len(seenMessages.list) == 0 && !testing.Short() && flag.Lookup("test.run").Value.String() == "" {
+		fmt.Fprintln(os.Stderr, "FAIL: the suite saw no error message at all: the leak check checked nothing")
+		code = 1
+	}
+	os.Exit(code)
 }
 
 func must[T any](v T, err error) T {

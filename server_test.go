@@ -76,6 +76,12 @@ func TestReadyzWhenDatabaseDown(t *testing.T) {
 	if code, body := get(t, e.url+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "database") {
 		t.Errorf("readyz: got %d %q, want 503", code, body)
 	}
+	// A query that can serve nothing is 503 SERVICE_UNAVAILABLE, or a generic internal error;
+	// never the driver's message (checked for the whole suite by TestMain).
+	r := e.post(t, `{ customers { totalCount nodes { sourceCustomerId } } }`, nil)
+	if len(r.Errors) == 0 || (r.Errors[0].code() != "SERVICE_UNAVAILABLE" && r.Errors[0].code() != "INTERNAL_SERVER_ERROR") {
+		t.Errorf("query on a closed store: got %d %+v", r.status, r.Errors)
+	}
 }
 
 // `ingest FILE` loads a file through the ingestion path, lists every problem with its path in

@@ -198,8 +198,8 @@ func (s *Store) migrate(ctx context.Context) error {
 func (s *Store) db(ctx context.Context) *gorm.DB { return s.gdb.WithContext(ctx) }
 
 // storeErr turns database failures into coded errors: an unreachable or timed-out database is
-// SERVICE_UNAVAILABLE, a cancelled request keeps its context error, anything else stays
-// internal (logged, never shown).
+// SERVICE_UNAVAILABLE, a cancelled request keeps its context error, anything else is
+// INTERNAL_SERVER_ERROR with a generic message (the driver's text goes to the log only).
 func storeErr(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
@@ -213,7 +213,11 @@ func storeErr(ctx context.Context, err error) error {
 	if isUnavailable(err) {
 		return &wrapped{code: models.ErrServiceUnavailable, msg: "the database is unavailable", err: err}
 	}
-	return err
+	var coded *models.Error
+	if errors.As(err, &coded) {
+		return err
+	}
+	return &wrapped{code: models.ErrInternal, msg: "internal server error", err: err}
 }
 
 // wrapped keeps the driver error for the log while showing only a coded, safe message.
