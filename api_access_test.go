@@ -176,6 +176,39 @@ func TestRolesAndForbiddenWrites(t *testing.T) {
 			t.Errorf("skipInvalid: got %+v", p.Summary)
 		}
 
+		// Mutation payloads follow the same rules: the joint account's OB holder stays hidden.
+		a1 := customer("A1", "OA")
+		a1["accounts"] = append(a1["accounts"].([]any), account("J", []any{"A1", "B1"}, card("J", "A1", "1111", "412345"), card("J", "B1", "2222", "412345")))
+		var pay struct {
+			IngestCustomers struct {
+				UserErrors []userErr
+				Customers  []struct {
+					Accounts []struct {
+						SourceAccountID string
+						Holders         []struct{ SourceCustomerID string }
+						Cards           []struct{ Customer *struct{ SourceCustomerID string } }
+					}
+				}
+			}
+		}
+		e.query(t, `mutation($c: [CustomerInput!]!) { ingestCustomers(customers: $c) { userErrors { path code message }
+			customers { accounts { sourceAccountId holders { sourceCustomerId } cards { customer { sourceCustomerId } } } } } }`, obj{"c": []any{a1}}, &pay)
+		if len(pay.IngestCustomers.UserErrors) > 0 || len(pay.IngestCustomers.Customers) != 1 {
+			t.Fatalf("re-ingest A1: %+v", pay.IngestCustomers)
+		}
+		for _, a := range pay.IngestCustomers.Customers[0].Accounts {
+			for _, h := range a.Holders {
+				if h.SourceCustomerID != "A1" {
+					t.Errorf("payload shows holder %s of %s", h.SourceCustomerID, a.SourceAccountID)
+				}
+			}
+			for _, c := range a.Cards {
+				if c.Customer != nil && c.Customer.SourceCustomerID != "A1" {
+					t.Errorf("payload shows cardholder %s", c.Customer.SourceCustomerID)
+				}
+			}
+		}
+
 		var upd struct {
 			UpdateCustomer struct {
 				Customer   *struct{ OrganizationID string }

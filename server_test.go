@@ -154,3 +154,12 @@ func TestHelpListsConfiguration(t *testing.T) {
 		}
 	}
 }
+
+// Without a key the server is open, so it refuses a non-loopback address unless told -insecure.
+func TestOpenModeRefusesPublicAddress(t *testing.T) {
+	var stderr bytes.Buffer
+	code := run(context.Background(), []string{"-listen", "0.0.0.0:0", "-database-url", filepath.Join(t.TempDir(), "x.db")}, io.Discard, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "-insecure") {
+		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+}
