@@ -186,7 +186,9 @@ func TestRolesAndForbiddenWrites(t *testing.T) {
 					Accounts []struct {
 						SourceAccountID string
 						Holders         []struct{ SourceCustomerID string }
-						Cards           []struct{ Customer *struct{ SourceCustomerID string } }
+						Cards           []struct {
+							Customer *struct{ SourceCustomerID string }
+						}
 					}
 				}
 			}
