@@ -152,6 +152,48 @@ func TestReaderSeesOnlyItsOrganization(t *testing.T) {
 	})
 }
 
+// The other organization's reader sees the mirror image: B2's parent A1 stays hidden, and the
+// joint account shows B1 as its only holder.
+func TestReaderOfTheOtherOrganization(t *testing.T) {
+	forEachStoreWith(t, withAuth, func(t *testing.T, e *env) {
+		twoOrgs(t, e)
+		e.token = token(t, "reader", "OB")
+		var out struct {
+			Customers struct {
+				Nodes []struct{ SourceCustomerID string }
+			}
+			B2 struct {
+				SourceParentCustomerID string
+				Parent                 *struct{ SourceCustomerID string }
+			}
+			J struct {
+				PrimarySourceCustomerID string
+				PrimaryCustomer         *struct{ SourceCustomerID string }
+				Holders                 []struct{ SourceCustomerID string }
+			}
+			A1    *struct{ SourceCustomerID string }
+			Stats struct{ Customers, Accounts, Cards int }
+		}
+		e.query(t, `{ customers { nodes { sourceCustomerId } }
+			b2: customer(sourceCustomerId: "B2") { sourceParentCustomerId parent { sourceCustomerId } }
+			j: account(sourceAccountId: "J") { primarySourceCustomerId primaryCustomer { sourceCustomerId } holders { sourceCustomerId } }
+			a1: customer(sourceCustomerId: "A1") { sourceCustomerId }
+			stats: portfolioStats { customers accounts cards } }`, nil, &out)
+		if len(out.Customers.Nodes) != 2 || out.Customers.Nodes[0].SourceCustomerID != "B1" || out.A1 != nil {
+			t.Errorf("customers: got %+v, A1 %+v", out.Customers.Nodes, out.A1)
+		}
+		if out.B2.SourceParentCustomerID != "A1" || out.B2.Parent != nil {
+			t.Errorf("B2: got %+v, want the parent id but no parent object", out.B2)
+		}
+		if out.J.PrimarySourceCustomerID != "A1" || out.J.PrimaryCustomer != nil || len(out.J.Holders) != 1 || out.J.Holders[0].SourceCustomerID != "B1" {
+			t.Errorf("J: got %+v", out.J)
+		}
+		if out.Stats.Customers != 2 || out.Stats.Accounts != 3 || out.Stats.Cards != 4 {
+			t.Errorf("stats: got %+v", out.Stats)
+		}
+	})
+}
+
 // Readers may not write; writers may write only inside their organizations.
 func TestRolesAndForbiddenWrites(t *testing.T) {
 	forEachStoreWith(t, withAuth, func(t *testing.T, e *env) {
