@@ -76,6 +76,7 @@ func TestNestedQueryStatementCountIsFixed(t *testing.T) {
 			}
 			counts = append(counts, got)
 		}
+		t.Logf("statements for N = 1, 50, 500: %v", counts)
 		if counts[0] != counts[1] || counts[1] != counts[2] {
 			t.Errorf("statements for N = 1, 50, 500: got %v, want the same number", counts)
 		}
