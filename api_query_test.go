@@ -108,6 +108,35 @@ func TestCustomersPaginationBothDirections(t *testing.T) {
 	})
 }
 
+// after and before together bound the window on both sides, as Relay specifies; first or last
+// then take from its start or end.
+func TestPaginationBetweenTwoCursors(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		e.mustIngest(t, many(8, "O1")...)
+		all := e.page(t, obj{"first": 8})
+		c1, c6 := all.Edges[1].Cursor, all.Edges[6].Cursor
+		cases := []struct {
+			name string
+			vars obj
+			want string
+			next bool
+			prev bool
+		}{
+			{"both", obj{"after": c1, "before": c6}, "C0002,C0003,C0004,C0005", true, true},
+			{"first", obj{"first": 2, "after": c1, "before": c6}, "C0002,C0003", true, true},
+			{"last", obj{"last": 2, "after": c1, "before": c6}, "C0004,C0005", true, true},
+			{"first larger than the window", obj{"first": 10, "after": c1, "before": c6}, "C0002,C0003,C0004,C0005", true, true},
+		}
+		for _, c := range cases {
+			p := e.page(t, c.vars)
+			if got := strings.Join(ids(p), ","); got != c.want || p.PageInfo.HasNextPage != c.next || p.PageInfo.HasPreviousPage != c.prev {
+				t.Errorf("%s: got %s next=%v prev=%v, want %s next=%v prev=%v", c.name, got,
+					p.PageInfo.HasNextPage, p.PageInfo.HasPreviousPage, c.want, c.next, c.prev)
+			}
+		}
+	})
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1

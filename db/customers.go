@@ -169,8 +169,8 @@ func (s *Store) ChildrenOf(ctx context.Context, scope models.Scope, parentIDs []
 	inner := s.db(ctx).Table("customers").
 		Select("customers.*, ROW_NUMBER() OVER (PARTITION BY customers.source_parent_customer_id ORDER BY customers.source_customer_id) AS rn").
 		Where(s.dialect.in("customers.source_parent_customer_id", parentIDs))
-	if q.hasFrom {
-		inner = inner.Where("customers.source_customer_id > ?", q.from[0])
+	if q.after != nil {
+		inner = inner.Where("customers.source_customer_id > ?", q.after[0])
 	}
 	inner = s.customerVisible(inner, "customers", scope)
 	var rows []*models.Customer

@@ -27,12 +27,12 @@ type Page[T any] struct {
 	HasPrev bool
 }
 
-// pageQuery is a resolved PageArgs: how many rows, which way, from where.
+// pageQuery is a resolved PageArgs: how many rows, which way, between which cursors (the
+// key values of the rows after and before, nil when not given).
 type pageQuery struct {
-	limit    int
-	backward bool
-	from     []any // key values of the cursor, nil for the start (or end)
-	hasFrom  bool
+	limit         int
+	backward      bool
+	after, before []any
 }
 
 // cursor is the decoded form of an opaque cursor: the ordering it belongs to and the key
@@ -68,7 +68,7 @@ func (s *Store) resolvePage(a PageArgs, order string, parts int, parse func([]st
 	}
 	q := pageQuery{limit: s.cfg.DefaultPage}
 	n, name := a.First, "first"
-	if a.Last != nil || (a.First == nil && a.Before != nil) {
+	if a.Last != nil || (a.First == nil && a.Before != nil && a.After == nil) {
 		q.backward = true
 		n, name = a.Last, "last"
 	}
@@ -78,21 +78,30 @@ func (s *Store) resolvePage(a PageArgs, order string, parts int, parse func([]st
 		}
 		q.limit = *n
 	}
-	c := a.After
-	if q.backward {
-		c = a.Before
+	var err error
+	if q.after, err = decodeKey(a.After, order, parts, parse); err != nil {
+		return pageQuery{}, err
 	}
-	if c != nil {
-		key, err := decodeCursor(*c, order, parts)
-		if err != nil {
-			return pageQuery{}, err
-		}
-		if q.from, err = parse(key); err != nil {
-			return pageQuery{}, models.Errorf(models.ErrBadUserInput, "invalid cursor: use a cursor this connection returned, with the same order")
-		}
-		q.hasFrom = true
+	if q.before, err = decodeKey(a.Before, order, parts, parse); err != nil {
+		return pageQuery{}, err
 	}
 	return q, nil
+}
+
+// decodeKey decodes an optional cursor into the key values it points at.
+func decodeKey(c *string, order string, parts int, parse func([]string) ([]any, error)) ([]any, error) {
+	if c == nil {
+		return nil, nil
+	}
+	key, err := decodeCursor(*c, order, parts)
+	if err != nil {
+		return nil, err
+	}
+	vals, err := parse(key)
+	if err != nil {
+		return nil, models.Errorf(models.ErrBadUserInput, "invalid cursor: use a cursor this connection returned, with the same order")
+	}
+	return vals, nil
 }
 
 func keysAsAny(key []string) ([]any, error) {
@@ -110,21 +119,15 @@ type keyset struct {
 	desc bool
 }
 
-// apply adds the cursor condition, the order and the limit (one extra row tells whether
-// another page follows).
+// apply adds the cursor conditions (rows strictly between after and before, as Relay
+// specifies), the order and the limit (one extra row tells whether another page follows).
 func (k keyset) apply(tx *gorm.DB, q pageQuery) *gorm.DB {
 	desc := k.desc != q.backward // paging backward reads in the opposite order, then reverses
-	if q.hasFrom {
-		op := ">"
-		if desc {
-			op = "<"
-		}
-		ph := strings.TrimSuffix(strings.Repeat("?, ", len(k.cols)), ", ")
-		lhs, rhs := strings.Join(k.cols, ", "), ph
-		if len(k.cols) > 1 {
-			lhs, rhs = "("+lhs+")", "("+ph+")"
-		}
-		tx = tx.Where(clause.Expr{SQL: lhs + " " + op + " " + rhs, Vars: q.from})
+	if q.after != nil {
+		tx = tx.Where(k.compare(k.desc, q.after))
+	}
+	if q.before != nil {
+		tx = tx.Where(k.compare(!k.desc, q.before))
 	}
 	dir := " ASC"
 	if desc {
@@ -134,6 +137,20 @@ func (k keyset) apply(tx *gorm.DB, q pageQuery) *gorm.DB {
 		tx = tx.Order(c + dir)
 	}
 	return tx.Limit(q.limit + 1)
+}
+
+// compare is the row-value condition (c1, c2, ...) > (key) , or < when less.
+func (k keyset) compare(less bool, key []any) clause.Expr {
+	op := ">"
+	if less {
+		op = "<"
+	}
+	ph := strings.TrimSuffix(strings.Repeat("?, ", len(k.cols)), ", ")
+	lhs, rhs := strings.Join(k.cols, ", "), ph
+	if len(k.cols) > 1 {
+		lhs, rhs = "("+lhs+")", "("+ph+")"
+	}
+	return clause.Expr{SQL: lhs + " " + op + " " + rhs, Vars: key}
 }
 
 // finish trims the extra row, restores the requested order and computes cursors.
@@ -146,10 +163,10 @@ func finish[T any](rows []*T, q pageQuery, cursorOf func(*T) string) *Page[T] {
 	if q.backward {
 		slices.Reverse(rows)
 		p.HasPrev = more
-		p.HasNext = q.hasFrom
+		p.HasNext = q.before != nil
 	} else {
-		p.HasNext = more
-		p.HasPrev = q.hasFrom
+		p.HasNext = more || q.before != nil
+		p.HasPrev = q.after != nil
 	}
 	p.Items = rows
 	p.Cursors = make([]string, len(rows))
