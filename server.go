@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"os"
@@ -28,7 +29,9 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/playground"
 
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/portfolio-graph/portfolio-graph/auth"
 	"github.com/portfolio-graph/portfolio-graph/db"
@@ -262,7 +265,7 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 // newHTTPHandler routes the endpoints and wraps them in the request middleware.
 func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/query", readBody(cfg.maxBodyBytes, authenticate(verifier, graph.NewHandler(cfg.graphOptions(store, log)))))
+	mux.Handle("/query", checkTransport(cfg.maxTokens, readBody(cfg.maxBodyBytes, authenticate(verifier, graph.NewHandler(cfg.graphOptions(store, log))))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -283,6 +286,36 @@ func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *
 		mux.Handle("GET /{$}", playground.Handler("portfolio-graph", "/query"))
 	}
 	return withRequest(mux, cfg, log)
+}
+
+// checkTransport answers, with a coded error, what the GraphQL transports would refuse without
+// one: a method other than GET, POST and OPTIONS (405), a POST body that is not JSON (415),
+// and a mutation sent with GET (405: GET may not change data).
+func checkTransport(maxTokens int, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodOptions:
+		case http.MethodPost:
+			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, models.ErrBadUserInput, "send the request as Content-Type: application/json")
+				return
+			}
+		case http.MethodGet:
+			doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: r.URL.Query().Get("query")}, maxTokens)
+			if err == nil {
+				if op := doc.Operations.ForName(r.URL.Query().Get("operationName")); op != nil && op.Operation != ast.Query {
+					w.Header().Set("Allow", "POST")
+					writeError(w, http.StatusMethodNotAllowed, models.ErrBadUserInput, "GET may only run queries: send a "+string(op.Operation)+" with POST")
+					return
+				}
+			}
+		default:
+			w.Header().Set("Allow", "GET, POST, OPTIONS")
+			writeError(w, http.StatusMethodNotAllowed, models.ErrBadUserInput, "use POST (or GET for queries)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // readBody reads a /query request's body up to max bytes, answering 413 PAYLOAD_TOO_LARGE
@@ -508,7 +541,8 @@ func requestProblems(errs gqlerror.List) (*feed.BatchResult, error) {
 		if path == "" {
 			path = "customers"
 		}
-		res.Problems = append(res.Problems, feed.Problem{Path: path, Code: code, Message: e.Message})
+		msg := strings.TrimPrefix(e.Message, e.Path.String()+": ")
+		res.Problems = append(res.Problems, feed.Problem{Path: path, Code: code, Message: msg})
 	}
 	return res, nil
 }

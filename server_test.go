@@ -42,8 +42,8 @@ func TestHTTPEndpoints(t *testing.T) {
 		t.Errorf("GET query: got %d %s", code, body)
 	}
 	code, body = get(t, e.url+"/query?query="+url.QueryEscape(`mutation { deleteCustomer(sourceCustomerId: "C1") { deletedId } }`))
-	if code == 200 && !strings.Contains(body, "errors") {
-		t.Errorf("GET mutation: got %d %s, want it refused", code, body)
+	if code != http.StatusMethodNotAllowed || !strings.Contains(body, `"BAD_USER_INPUT"`) {
+		t.Errorf("GET mutation: got %d %s, want 405 BAD_USER_INPUT", code, body)
 	}
 	if e.customerCount(t) != 1 {
 		t.Errorf("a GET mutation deleted data")
@@ -161,5 +161,43 @@ func TestOpenModeRefusesPublicAddress(t *testing.T) {
 	code := run(context.Background(), []string{"-listen", "0.0.0.0:0", "-database-url", filepath.Join(t.TempDir(), "x.db")}, io.Discard, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "-insecure") {
 		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+}
+
+// Requests the transports cannot take get a coded error too, and a body that is not a GraphQL
+// request is not echoed back.
+func TestTransportErrors(t *testing.T) {
+	e := newEnv(t, "sqlite", nil)
+	do := func(method, ctype, body string) (int, string) {
+		req := must(http.NewRequest(method, e.url+"/query", strings.NewReader(body)))
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		resp := must(http.DefaultClient.Do(req))
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	cases := []struct {
+		name, method, ctype, body string
+		status                    int
+		code                      string
+	}{
+		{"PUT", http.MethodPut, "application/json", `{"query": "{ viewer { role } }"}`, http.StatusMethodNotAllowed, "BAD_USER_INPUT"},
+		{"DELETE", http.MethodDelete, "", "", http.StatusMethodNotAllowed, "BAD_USER_INPUT"},
+		{"text body", http.MethodPost, "text/plain", `{ viewer { role } }`, http.StatusUnsupportedMediaType, "BAD_USER_INPUT"},
+		{"JSON with charset", http.MethodPost, "application/json; charset=utf-8", `{"query": "{ viewer { role } }"}`, http.StatusOK, ""},
+		{"not JSON", http.MethodPost, "application/json", `{"query": ` + strings.Repeat("x", 5000), http.StatusBadRequest, "BAD_USER_INPUT"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, body := do(c.method, c.ctype, c.body)
+			if status != c.status || (c.code != "" && !strings.Contains(body, `"`+c.code+`"`)) {
+				t.Errorf("got %d %.300s", status, body)
+			}
+			if strings.Contains(body, strings.Repeat("x", 100)) {
+				t.Errorf("the body is echoed back: %.200s", body)
+			}
+		})
 	}
 }

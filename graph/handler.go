@@ -123,6 +123,13 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			// input values that did not coerce (wrapped with their input path).
 			out := *gqlErr
 			out.Err = nil
+			if len(gqlErr.Path) > 0 && !strings.Contains(out.Message, gqlErr.Path.String()) {
+				// Name the input path in the message, not only in the path field.
+				out.Message = gqlErr.Path.String() + ": " + out.Message
+			}
+			if m, _, found := strings.Cut(out.Message, " body:"); found && strings.HasPrefix(m, "json request body could not be decoded") {
+				out.Message = m // do not echo the whole request back
+			}
 			if CallerFrom(ctx).Role != models.RoleAdmin {
 				// Field suggestions would let a caller map the schema without introspection.
 				if i := strings.Index(out.Message, " Did you mean"); i > 0 {

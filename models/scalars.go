@@ -17,10 +17,11 @@ import (
 // is in UTC, truncated to microseconds so that both stores keep exactly what was sent and an
 // identical re-ingest compares equal.
 func ParseDateTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+	upper := strings.ToUpper(s) // RFC 3339 allows a lower-case t and z
+	if t, err := time.Parse(time.RFC3339Nano, upper); err == nil {
 		return t.UTC().Truncate(time.Microsecond), nil
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
+	if t, err := time.Parse(time.DateOnly, upper); err == nil {
 		return t, nil
 	}
 	return time.Time{}, fmt.Errorf("%q is not a date-time: want RFC 3339 with an offset (2023-01-01T08:00:00Z) or a date (2023-01-01)", s)
@@ -55,25 +56,10 @@ func MarshalIntOrString(i int) graphql.Marshaler {
 // UnmarshalIntOrString accepts a JSON number or a string of decimal digits, because publisher
 // files send networkIdentifier either way ("3" in the reference example).
 func UnmarshalIntOrString(v any) (int, error) {
-	switch x := v.(type) {
-	case int:
-		return x, nil
-	case int32:
-		return int(x), nil
-	case int64:
-		return checkInt32(float64(x))
-	case float64:
-		if x != math.Trunc(x) {
-			return 0, fmt.Errorf("%v is not a whole number", x)
-		}
-		return checkInt32(x)
-	case json.Number:
-		return parseDigits(string(x))
-	case string:
+	if x, ok := v.(string); ok {
 		return parseDigits(x)
-	default:
-		return 0, fmt.Errorf("want a number or a numeric string, got %T", v)
 	}
+	return UnmarshalStrictInt(v)
 }
 
 func parseDigits(s string) (int, error) {
@@ -93,4 +79,65 @@ func checkInt32(f float64) (int, error) {
 		return 0, fmt.Errorf("%v is out of range", f)
 	}
 	return int(f), nil
+}
+
+// The built-in String and Int scalars are bound to these strict versions: API.md makes "a
+// string where a number belongs" (and a number where a string belongs) a request error,
+// while gqlgen's defaults quietly convert one into the other.
+
+// MarshalStrictString writes a String.
+func MarshalStrictString(s string) graphql.Marshaler { return graphql.MarshalString(s) }
+
+// UnmarshalStrictString accepts only a string.
+func UnmarshalStrictString(v any) (string, error) {
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	return "", fmt.Errorf("want a string, got %s", jsonKind(v))
+}
+
+// MarshalStrictInt writes an Int.
+func MarshalStrictInt(i int) graphql.Marshaler { return graphql.MarshalInt(i) }
+
+// UnmarshalStrictInt accepts only a whole number within the 32 bits GraphQL's Int has.
+func UnmarshalStrictInt(v any) (int, error) {
+	switch x := v.(type) {
+	case int:
+		return checkInt32(float64(x))
+	case int32:
+		return int(x), nil
+	case int64:
+		return checkInt32(float64(x))
+	case float64:
+		if x != math.Trunc(x) {
+			return 0, fmt.Errorf("%v is not a whole number", x)
+		}
+		return checkInt32(x)
+	case json.Number:
+		n, err := strconv.ParseInt(string(x), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s is not a whole number", x)
+		}
+		return checkInt32(float64(n))
+	default:
+		return 0, fmt.Errorf("want a whole number, got %s", jsonKind(v))
+	}
+}
+
+// jsonKind names the JSON type of a decoded value, for error messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	default:
+		return "a number"
+	}
 }

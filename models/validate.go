@@ -423,13 +423,27 @@ func hasProblemsUnder(p problems, path string) bool {
 }
 
 func sameAccountInput(a, b *AccountInput) bool {
-	return slices.Equal(a.SourceCustomerIds, b.SourceCustomerIds) &&
+	return sameSet(a.SourceCustomerIds, b.SourceCustomerIds) &&
 		*a.PrimarySourceCustomerID == *b.PrimarySourceCustomerID &&
 		*a.Status == *b.Status &&
 		*a.Type == *b.Type &&
 		*a.SourcePortfolioID == *b.SourcePortfolioID &&
 		a.AccountOpenDate.Equal(*b.AccountOpenDate) &&
 		eqTime(a.AccountCloseDate, b.AccountCloseDate)
+}
+
+// sameSet compares holder lists as sets: occurrences of a joint account may list its holders
+// in any order (the first occurrence's order is stored).
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
 }
 
 func sameCardInput(a, b *CardInput) bool {

@@ -230,7 +230,7 @@ func TestValidateBatchRules(t *testing.T) {
 	})
 	for name, mod := range map[string]func(*AccountInput){
 		"type":      func(j *AccountInput) { j.Type = new(AccountTypeSav) },
-		"holders":   func(j *AccountInput) { j.SourceCustomerIds = []string{"B", "A"} },
+		"holders":   func(j *AccountInput) { j.SourceCustomerIds = []string{"A", "B", "C"} },
 		"primary":   func(j *AccountInput) { j.PrimarySourceCustomerID = new("B") },
 		"close":     func(j *AccountInput) { j.Status, j.AccountCloseDate = new(AccountStatusClosed), date("2024-01-01") },
 		"portfolio": func(j *AccountInput) { j.SourcePortfolioID = new("P-2") },
@@ -246,6 +246,12 @@ func TestValidateBatchRules(t *testing.T) {
 			}
 		})
 	}
+	t.Run("holders in another order are the same set", func(t *testing.T) {
+		a, b := joint("A", "B", func(j *AccountInput) { j.SourceCustomerIds = []string{"B", "A"} })
+		if problems, _ := ValidateCustomers([]*CustomerInput{a, b}); len(problems) != 0 {
+			t.Fatalf("got %+v", problems)
+		}
+	})
 	t.Run("same card with different data", func(t *testing.T) {
 		a, b := joint("A", "B", func(j *AccountInput) {
 			j.Cards[0].SourceCustomerID, j.Cards[0].Iin = new("A"), new("498765")
