@@ -134,3 +134,34 @@ func TestIngestCountsAndUpdatedAt(t *testing.T) {
 		}
 	})
 }
+
+// Dropping a holder from an account removes that holder's cards on it (a card's holder must
+// hold its account), and the summary says so.
+func TestDroppedHolderCardsAreCounted(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a, b := customer("A", "O1"), customer("B", "O1")
+		j := account("J", []any{"A", "B"}, card("J", "A", "1111", "412345"), card("J", "B", "2222", "412345"))
+		a["accounts"] = []any{j}
+		e.mustIngest(t, a, b)
+
+		a["accounts"] = []any{account("J", []any{"A"}, card("J", "A", "1111", "412345"))}
+		var out struct {
+			IngestCustomers struct {
+				Summary struct {
+					Accounts, Cards struct{ Updated, Unchanged, Deleted int }
+				}
+			}
+			Account struct{ Cards []struct{ Last4 string } }
+		}
+		e.query(t, `mutation($c: [CustomerInput!]!) { ingestCustomers(customers: $c) {
+			summary { accounts { updated unchanged deleted } cards { updated unchanged deleted } } } }`, obj{"c": []any{a}}, &out)
+		s := out.IngestCustomers.Summary
+		if s.Accounts.Updated != 1 || s.Cards.Unchanged != 1 || s.Cards.Deleted != 1 || s.Accounts.Deleted != 0 {
+			t.Errorf("summary: got %+v, want 1 account updated, 1 card unchanged, 1 card deleted", s)
+		}
+		e.query(t, `{ account(sourceAccountId: "J") { cards { last4 } } }`, nil, &out)
+		if len(out.Account.Cards) != 1 || out.Account.Cards[0].Last4 != "1111" {
+			t.Errorf("cards of J: got %+v", out.Account.Cards)
+		}
+	})
+}

@@ -88,7 +88,7 @@ const ingestQuery = `mutation($customers: [CustomerInput!]!, $options: IngestOpt
     summary {
       customers { created updated unchanged }
       accounts { created updated unchanged }
-      cards { created updated unchanged }
+      cards { created updated unchanged deleted }
       skippedCustomers dryRun
     }
     userErrors { path code message }

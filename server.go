@@ -484,7 +484,7 @@ const ingestMutation = `mutation Ingest($customers: [CustomerInput!]!, $options:
     summary {
       customers { created updated unchanged }
       accounts { created updated unchanged }
-      cards { created updated unchanged }
+      cards { created updated unchanged deleted }
       skippedCustomers
       dryRun
     }

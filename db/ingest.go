@@ -223,9 +223,11 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 	if err := upsertRows(w.tx, accounts, []string{"source_account_id"}); err != nil {
 		return err
 	}
-	if err := replaceHolders(w.tx, w.d, holderChanged, dropped); err != nil {
+	deleted, err := replaceHolders(w.tx, w.d, holderChanged, dropped)
+	if err != nil {
 		return err
 	}
+	w.sum.Cards.Deleted += deleted
 
 	var storedCards []*models.Card
 	if err := w.tx.Table("cards").Where(w.d.in("source_account_id", accountIDs)).Find(&storedCards).Error; err != nil {
@@ -298,9 +300,9 @@ func removedHolders(account string, before, after []string) []models.AccountHold
 // replaceHolders rewrites the holder rows of the given accounts from their SourceCustomerIDs
 // and removes the cards of holders an account no longer lists (a card's holder must hold its
 // account).
-func replaceHolders(tx *gorm.DB, d dialect, accounts []*models.Account, dropped []models.AccountHolder) error {
+func replaceHolders(tx *gorm.DB, d dialect, accounts []*models.Account, dropped []models.AccountHolder) (cardsDeleted int, err error) {
 	if len(accounts) == 0 {
-		return nil
+		return 0, nil
 	}
 	ids := make([]string, len(accounts))
 	var holders []*models.AccountHolder
@@ -311,16 +313,17 @@ func replaceHolders(tx *gorm.DB, d dialect, accounts []*models.Account, dropped 
 		}
 	}
 	if err := tx.Where(d.in("source_account_id", ids)).Delete(&models.AccountHolder{}).Error; err != nil {
-		return err
+		return 0, err
 	}
 	if err := tx.CreateInBatches(holders, insertChunk).Error; err != nil {
-		return err
+		return 0, err
 	}
 	for _, h := range dropped {
-		err := tx.Where("source_account_id = ? AND source_customer_id = ?", h.SourceAccountID, h.SourceCustomerID).Delete(&models.Card{}).Error
-		if err != nil {
-			return err
+		res := tx.Where("source_account_id = ? AND source_customer_id = ?", h.SourceAccountID, h.SourceCustomerID).Delete(&models.Card{})
+		if res.Error != nil {
+			return 0, res.Error
 		}
+		cardsDeleted += int(res.RowsAffected)
 	}
-	return nil
+	return cardsDeleted, nil
 }

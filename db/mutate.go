@@ -94,7 +94,8 @@ func (s *Store) UpdateAccount(ctx context.Context, scope models.Scope, id string
 		if slices.Equal(old.SourceCustomerIDs, a.SourceCustomerIDs) {
 			return nil, nil
 		}
-		return nil, replaceHolders(tx, s.dialect, []*models.Account{a}, removedHolders(id, old.SourceCustomerIDs, a.SourceCustomerIDs))
+		_, err := replaceHolders(tx, s.dialect, []*models.Account{a}, removedHolders(id, old.SourceCustomerIDs, a.SourceCustomerIDs))
+		return nil, err
 	})
 	if err != nil || len(problems) > 0 {
 		return nil, problems, err

@@ -66,6 +66,7 @@ func (t *Totals) add(s models.IngestSummary) {
 			p.to.Created += p.from.Created
 			p.to.Updated += p.from.Updated
 			p.to.Unchanged += p.from.Unchanged
+			p.to.Deleted += p.from.Deleted
 		}
 	}
 	t.Skipped += s.SkippedCustomers
@@ -156,7 +157,11 @@ func shift(s string, offset int) string {
 // WriteSummary prints the totals and every kept problem.
 func (t *Totals) WriteSummary(w io.Writer) {
 	row := func(name string, c models.WriteCounts) {
-		fmt.Fprintf(w, "  %-10s created %d, updated %d, unchanged %d\n", name+":", c.Created, c.Updated, c.Unchanged)
+		fmt.Fprintf(w, "  %-10s created %d, updated %d, unchanged %d", name+":", c.Created, c.Updated, c.Unchanged)
+		if c.Deleted > 0 {
+			fmt.Fprintf(w, ", deleted %d", c.Deleted)
+		}
+		fmt.Fprintln(w)
 	}
 	row("customers", t.Customers)
 	row("accounts", t.Accounts)

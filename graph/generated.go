@@ -230,6 +230,7 @@ type ComplexityRoot struct {
 
 	WriteCounts struct {
 		Created   func(childComplexity int) int
+		Deleted   func(childComplexity int) int
 		Unchanged func(childComplexity int) int
 		Updated   func(childComplexity int) int
 	}
@@ -1143,6 +1144,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.WriteCounts.Created(childComplexity), true
+	case "WriteCounts.deleted":
+		if e.ComplexityRoot.WriteCounts.Deleted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WriteCounts.Deleted(childComplexity), true
 	case "WriteCounts.unchanged":
 		if e.ComplexityRoot.WriteCounts.Unchanged == nil {
 			break
@@ -1963,6 +1970,11 @@ type WriteCounts {
   updated: Int!
   "Rows sent again unchanged."
   unchanged: Int!
+  """
+  Rows removed as a consequence of the ingest: for cards, the cards of holders an account no
+  longer lists (a card's holder must hold its account). Always 0 for customers and accounts.
+  """
+  deleted: Int!
 }
 
 "What an ingest did."
@@ -2037,7 +2049,10 @@ type Mutation {
     "The fields to change."
     patch: CustomerPatch!
   ): CustomerPayload!
-  "Changes some fields of an account, possibly its holders."
+  """
+  Changes some fields of an account, possibly its holders. Replacing the holders removes the
+  cards of holders no longer listed.
+  """
   updateAccount(
     "The account to change."
     sourceAccountId: String!
@@ -2411,6 +2426,8 @@ func (ec *executionContext) childFields_WriteCounts(ctx context.Context, field g
 		return ec.fieldContext_WriteCounts_updated(ctx, field)
 	case "unchanged":
 		return ec.fieldContext_WriteCounts_unchanged(ctx, field)
+	case "deleted":
+		return ec.fieldContext_WriteCounts_deleted(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type WriteCounts", field.Name)
 }
@@ -6745,6 +6762,29 @@ func (ec *executionContext) fieldContext_WriteCounts_unchanged(_ context.Context
 	return graphql.NewScalarFieldContext("WriteCounts", field, false, false, "Int")
 }
 
+func (ec *executionContext) _WriteCounts_deleted(ctx context.Context, field graphql.CollectedField, obj *models.WriteCounts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WriteCounts_deleted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deleted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WriteCounts_deleted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WriteCounts", field, false, false, "Int")
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10184,6 +10224,11 @@ func (ec *executionContext) _WriteCounts(ctx context.Context, sel ast.SelectionS
 			}
 		case "unchanged":
 			out.Values[i] = ec._WriteCounts_unchanged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deleted":
+			out.Values[i] = ec._WriteCounts_deleted(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -291,6 +291,9 @@ type WriteCounts struct {
 	Updated int `json:"updated"`
 	// Rows sent again unchanged.
 	Unchanged int `json:"unchanged"`
+	// Rows removed as a consequence of the ingest: for cards, the cards of holders an account no
+	// longer lists (a card's holder must hold its account). Always 0 for customers and accounts.
+	Deleted int `json:"deleted"`
 }
 
 // The state of an account.
