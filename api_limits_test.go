@@ -5,9 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // The documents of the three parse and validation attacks: each must be answered with an
@@ -155,5 +160,64 @@ func TestRequestTimeout(t *testing.T) {
 	r := e.post(t, `{ customers { nodes { accounts { cards { last4 } } } } }`, nil)
 	if len(r.Errors) == 0 || r.Errors[0].code() != "SERVICE_UNAVAILABLE" || r.status != http.StatusServiceUnavailable {
 		t.Errorf("got %d %+v", r.status, r.Errors)
+	}
+}
+
+// On PostgreSQL, a statement still running when the request's time is up is cancelled on the
+// server, not left behind: here the statement waits for a lock another session holds.
+func TestRequestTimeoutCancelsRunningSQL(t *testing.T) {
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TEST_DATABASE_URL is not set: under CI=true the PostgreSQL tests must run")
+		}
+		t.Skip("TEST_DATABASE_URL not set")
+	}
+	e := newEnv(t, "postgres", nil)
+	e.mustIngest(t, many(2, "O1")...)
+	e.cfg.requestTimeout = 300 * time.Millisecond
+
+	locker, err := gorm.Open(postgres.Open(e.cfg.databaseURL), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlDB, _ := locker.DB()
+	defer sqlDB.Close()
+	tx := locker.Begin()
+	defer tx.Rollback()
+	if err := tx.Exec("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE").Error; err != nil {
+		t.Fatal(err)
+	}
+	waiting := func() int64 {
+		var n int64
+		tx.Raw(`SELECT count(*) FROM pg_stat_activity WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))`).Scan(&n)
+		return n
+	}
+	done := make(chan gqlResponse)
+	go func() { done <- e.post(t, `{ customers { totalCount } }`, nil) }()
+	sawWaiting := false
+	for r := (gqlResponse{}); ; {
+		select {
+		case r = <-done:
+		default:
+			sawWaiting = sawWaiting || waiting() > 0
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		if !sawWaiting {
+			t.Fatal("the request's statement never waited for the lock: the test proves nothing")
+		}
+		if len(r.Errors) == 0 || r.Errors[0].code() != "SERVICE_UNAVAILABLE" || r.status != http.StatusServiceUnavailable {
+			t.Fatalf("got %d %+v", r.status, r.Errors)
+		}
+		break
+	}
+	// The blocked statement is gone from the server while the lock is still held.
+	deadline := time.Now().Add(5 * time.Second)
+	for waiting() > 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := waiting(); n > 0 {
+		t.Errorf("%d statements still wait for the lock after the request ended", n)
 	}
 }
