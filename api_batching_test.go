@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"testing"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
 // jointPortfolio returns n customers in pairs: each pair shares a joint account (under the
@@ -83,6 +85,25 @@ func TestNestedQueryStatementCountIsFixed(t *testing.T) {
 		// customers, parent, accounts, holders, cards, card.customer, card.account
 		if counts[0] > 7 {
 			t.Errorf("statements: got %d, want at most one per nested field (7)", counts[0])
+		}
+	})
+}
+
+// Objects reached through nodes(ids) batch their nested fields too.
+func TestNodesBatchNestedFields(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		e.mustIngest(t, jointPortfolio(40)...)
+		const q = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Customer { accounts { holders { sourceCustomerId } cards { last4 } } } } }`
+		var counts []int64
+		for _, n := range []int{1, 40} {
+			ids := make([]any, n)
+			for i := range ids {
+				ids[i] = models.CustomerNodeID(fmt.Sprintf("C%04d", i))
+			}
+			counts = append(counts, e.countStatements(func() { e.query(t, q, obj{"ids": ids}, nil) }))
+		}
+		if counts[0] != counts[1] {
+			t.Errorf("statements for 1 and 40 nodes: got %v, want the same number", counts)
 		}
 	})
 }

@@ -140,13 +140,6 @@ func distinct[T any](items []*T, f func(*T) []string) []string {
 
 func one(s string) []string { return []string{s} }
 
-func optional(s *string) []string {
-	if s == nil {
-		return nil
-	}
-	return []string{*s}
-}
-
 // flatten gathers the children of all parents, each object once, to adopt them as one group.
 func flatten[P, T any](m map[*P][]*T) []*T {
 	seen := map[*T]bool{}
@@ -164,36 +157,55 @@ func flatten[P, T any](m map[*P][]*T) []*T {
 
 // Typed loads, one per nested field. Each turns a group of parents into one store call.
 
-func (l *Loaders) customersByID(ctx context.Context, ids []string) (map[string]*models.Customer, error) {
-	m, err := l.store.CustomersByIDs(ctx, l.scope, ids)
-	if err != nil {
-		return nil, err
-	}
-	list := make([]*models.Customer, 0, len(m))
-	for _, c := range m {
-		list = append(list, c)
-	}
-	adopt(ctx, list)
-	return m, nil
+// oneBy loads, for a parent's whole group, the object each parent names by idOf ("" for none)
+// and registers the loaded objects as a group of their own.
+func oneBy[P, T any](ctx context.Context, parent *P, key string, idOf func(*P) string,
+	fetch func(ctx context.Context, l *Loaders, ids []string) (map[string]*T, error)) (*T, error) {
+	return batch(ctx, parent, key, func(ctx context.Context, ps []*P) (map[*P]*T, error) {
+		l := loadersFor(ctx)
+		byID, err := fetch(ctx, l, distinct(ps, func(p *P) []string { return one(idOf(p)) }))
+		if err != nil {
+			return nil, err
+		}
+		adopt(ctx, values(byID))
+		out := make(map[*P]*T, len(ps))
+		for _, p := range ps {
+			out[p] = byID[idOf(p)]
+		}
+		return out, nil
+	})
 }
+
+// listBy loads, for a parent's whole group, the list each parent has under idOf, and
+// registers all the listed objects as one group.
+func listBy[P, T any](ctx context.Context, parent *P, key string, idOf func(*P) string,
+	fetch func(ctx context.Context, l *Loaders, ids []string) (map[string][]*T, error)) ([]*T, error) {
+	return batch(ctx, parent, key, func(ctx context.Context, ps []*P) (map[*P][]*T, error) {
+		l := loadersFor(ctx)
+		byID, err := fetch(ctx, l, distinct(ps, func(p *P) []string { return one(idOf(p)) }))
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[*P][]*T, len(ps))
+		for _, p := range ps {
+			out[p] = nonNil(byID[idOf(p)])
+		}
+		adopt(ctx, flatten(out))
+		return out, nil
+	})
+}
+
+func customers(ctx context.Context, l *Loaders, ids []string) (map[string]*models.Customer, error) {
+	return l.store.CustomersByIDs(ctx, l.scope, ids)
+}
+
+func customerID(c *models.Customer) string { return c.SourceCustomerID }
 
 func parentOf(ctx context.Context, c *models.Customer) (*models.Customer, error) {
 	if c.SourceParentCustomerID == nil {
 		return nil, nil
 	}
-	return batch(ctx, c, "parent", func(ctx context.Context, cs []*models.Customer) (map[*models.Customer]*models.Customer, error) {
-		byID, err := loadersFor(ctx).customersByID(ctx, distinct(cs, func(c *models.Customer) []string { return optional(c.SourceParentCustomerID) }))
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[*models.Customer]*models.Customer, len(cs))
-		for _, c := range cs {
-			if c.SourceParentCustomerID != nil {
-				out[c] = byID[*c.SourceParentCustomerID]
-			}
-		}
-		return out, nil
-	})
+	return oneBy(ctx, c, "parent", func(c *models.Customer) string { return deref(c.SourceParentCustomerID) }, customers)
 }
 
 func childrenOf(ctx context.Context, c *models.Customer, pa db.PageArgs) (*db.ChildPage, error) {
@@ -230,43 +242,25 @@ func childCount(ctx context.Context, c *models.Customer) (int, error) {
 }
 
 func accountsOf(ctx context.Context, c *models.Customer, f *models.AccountFilter) ([]*models.Account, error) {
-	return batch(ctx, c, argsKey("accounts", f), func(ctx context.Context, cs []*models.Customer) (map[*models.Customer][]*models.Account, error) {
-		l := loadersFor(ctx)
-		byHolder, err := l.store.AccountsByHolders(ctx, l.scope, distinct(cs, func(c *models.Customer) []string { return one(c.SourceCustomerID) }), f)
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[*models.Customer][]*models.Account, len(cs))
-		for _, c := range cs {
-			out[c] = nonNil(byHolder[c.SourceCustomerID])
-		}
-		adopt(ctx, flatten(out))
-		return out, nil
+	return listBy(ctx, c, argsKey("accounts", f), customerID, func(ctx context.Context, l *Loaders, ids []string) (map[string][]*models.Account, error) {
+		return l.store.AccountsByHolders(ctx, l.scope, ids, f)
 	})
 }
 
 func cardsOfCustomer(ctx context.Context, c *models.Customer, f *models.CardFilter) ([]*models.Card, error) {
-	return batch(ctx, c, argsKey("cards", f), func(ctx context.Context, cs []*models.Customer) (map[*models.Customer][]*models.Card, error) {
-		l := loadersFor(ctx)
-		byHolder, err := l.store.CardsByHolders(ctx, l.scope, distinct(cs, func(c *models.Customer) []string { return one(c.SourceCustomerID) }), f)
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[*models.Customer][]*models.Card, len(cs))
-		for _, c := range cs {
-			out[c] = nonNil(byHolder[c.SourceCustomerID])
-		}
-		adopt(ctx, flatten(out))
-		return out, nil
+	return listBy(ctx, c, argsKey("cards", f), customerID, func(ctx context.Context, l *Loaders, ids []string) (map[string][]*models.Card, error) {
+		return l.store.CardsByHolders(ctx, l.scope, ids, f)
 	})
 }
 
+// holdersOf lists an account's visible holders in sourceCustomerIds order.
 func holdersOf(ctx context.Context, a *models.Account) ([]*models.Customer, error) {
 	return batch(ctx, a, "holders", func(ctx context.Context, as []*models.Account) (map[*models.Account][]*models.Customer, error) {
-		byID, err := loadersFor(ctx).customersByID(ctx, distinct(as, func(a *models.Account) []string { return a.SourceCustomerIDs }))
+		byID, err := customers(ctx, loadersFor(ctx), distinct(as, func(a *models.Account) []string { return a.SourceCustomerIDs }))
 		if err != nil {
 			return nil, err
 		}
+		adopt(ctx, values(byID))
 		out := make(map[*models.Account][]*models.Customer, len(as))
 		for _, a := range as {
 			list := []*models.Customer{}
@@ -282,67 +276,24 @@ func holdersOf(ctx context.Context, a *models.Account) ([]*models.Customer, erro
 }
 
 func primaryOf(ctx context.Context, a *models.Account) (*models.Customer, error) {
-	return batch(ctx, a, "primaryCustomer", func(ctx context.Context, as []*models.Account) (map[*models.Account]*models.Customer, error) {
-		byID, err := loadersFor(ctx).customersByID(ctx, distinct(as, func(a *models.Account) []string { return one(a.PrimarySourceCustomerID) }))
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[*models.Account]*models.Customer, len(as))
-		for _, a := range as {
-			out[a] = byID[a.PrimarySourceCustomerID]
-		}
-		return out, nil
-	})
+	return oneBy(ctx, a, "primaryCustomer", func(a *models.Account) string { return a.PrimarySourceCustomerID }, customers)
 }
 
 func cardsOfAccount(ctx context.Context, a *models.Account, f *models.CardFilter) ([]*models.Card, error) {
-	return batch(ctx, a, argsKey("cards", f), func(ctx context.Context, as []*models.Account) (map[*models.Account][]*models.Card, error) {
-		l := loadersFor(ctx)
-		byAccount, err := l.store.CardsByAccounts(ctx, l.scope, distinct(as, func(a *models.Account) []string { return one(a.SourceAccountID) }), f)
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[*models.Account][]*models.Card, len(as))
-		for _, a := range as {
-			out[a] = nonNil(byAccount[a.SourceAccountID])
-		}
-		adopt(ctx, flatten(out))
-		return out, nil
+	accountID := func(a *models.Account) string { return a.SourceAccountID }
+	return listBy(ctx, a, argsKey("cards", f), accountID, func(ctx context.Context, l *Loaders, ids []string) (map[string][]*models.Card, error) {
+		return l.store.CardsByAccounts(ctx, l.scope, ids, f)
 	})
 }
 
 func accountOfCard(ctx context.Context, c *models.Card) (*models.Account, error) {
-	return batch(ctx, c, "account", func(ctx context.Context, cs []*models.Card) (map[*models.Card]*models.Account, error) {
-		l := loadersFor(ctx)
-		byID, err := l.store.AccountsByIDs(ctx, l.scope, distinct(cs, func(c *models.Card) []string { return one(c.SourceAccountID) }))
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[*models.Card]*models.Account, len(cs))
-		list := make([]*models.Account, 0, len(byID))
-		for _, a := range byID {
-			list = append(list, a)
-		}
-		for _, c := range cs {
-			out[c] = byID[c.SourceAccountID]
-		}
-		adopt(ctx, list)
-		return out, nil
+	return oneBy(ctx, c, "account", func(c *models.Card) string { return c.SourceAccountID }, func(ctx context.Context, l *Loaders, ids []string) (map[string]*models.Account, error) {
+		return l.store.AccountsByIDs(ctx, l.scope, ids)
 	})
 }
 
 func holderOfCard(ctx context.Context, c *models.Card) (*models.Customer, error) {
-	return batch(ctx, c, "customer", func(ctx context.Context, cs []*models.Card) (map[*models.Card]*models.Customer, error) {
-		byID, err := loadersFor(ctx).customersByID(ctx, distinct(cs, func(c *models.Card) []string { return one(c.SourceCustomerID) }))
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[*models.Card]*models.Customer, len(cs))
-		for _, c := range cs {
-			out[c] = byID[c.SourceCustomerID]
-		}
-		return out, nil
-	})
+	return oneBy(ctx, c, "customer", func(c *models.Card) string { return c.SourceCustomerID }, customers)
 }
 
 func nonNil[T any](s []*T) []*T {
@@ -350,4 +301,19 @@ func nonNil[T any](s []*T) []*T {
 		return []*T{}
 	}
 	return s
+}
+
+func values[K comparable, T any](m map[K]*T) []*T {
+	out := make([]*T, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
