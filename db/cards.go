@@ -10,30 +10,27 @@ import (
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
-// cardOrder is the order of every card list: the card's key.
-const cardOrder = "cards.source_account_id, cards.source_customer_id, cards.last4"
+// cardKeyCols are a card's key columns; every card list is in this order.
+var (
+	cardKeyCols = []string{"cards.source_account_id", "cards.source_customer_id", "cards.last4"}
+	cardOrder   = strings.Join(cardKeyCols, ", ")
+)
 
 // CardsByKeys loads the visible cards among keys.
 func (s *Store) CardsByKeys(ctx context.Context, scope models.Scope, keys []models.CardKey) (map[models.CardKey]*models.Card, error) {
-	out := make(map[models.CardKey]*models.Card, len(keys))
 	if len(keys) == 0 {
-		return out, nil
+		return map[models.CardKey]*models.Card{}, nil
 	}
-	conds := make([]string, len(keys))
-	vars := make([]any, 0, 3*len(keys))
+	tuples := make([][]any, len(keys))
 	for i, k := range keys {
-		conds[i] = "(cards.source_account_id = ? AND cards.source_customer_id = ? AND cards.last4 = ?)"
-		vars = append(vars, k.SourceAccountID, k.SourceCustomerID, k.Last4)
+		tuples[i] = []any{k.SourceAccountID, k.SourceCustomerID, k.Last4}
 	}
-	tx := s.db(ctx).Table("cards").Where(clause.Expr{SQL: "(" + strings.Join(conds, " OR ") + ")", Vars: vars})
+	tx := s.db(ctx).Table("cards").Where(tupleIn(cardKeyCols, tuples))
 	var rows []*models.Card
 	if err := s.accountVisible(tx, "cards.source_account_id", scope).Find(&rows).Error; err != nil {
 		return nil, storeErr(ctx, err)
 	}
-	for _, c := range rows {
-		out[c.Key()] = c
-	}
-	return out, nil
+	return index(rows, (*models.Card).Key), nil
 }
 
 // CardsByAccounts loads the visible cards matching f on several accounts at once.
@@ -72,7 +69,7 @@ func (s *Store) FindCards(ctx context.Context, scope models.Scope, f *models.Car
 	filtered := func(ctx context.Context) *gorm.DB {
 		return s.cardFilter(s.db(ctx).Table("cards"), scope, f)
 	}
-	ks := keyset{cols: []string{"cards.source_account_id", "cards.source_customer_id", "cards.last4"}}
+	ks := keyset{cols: cardKeyCols}
 	var rows []*models.Card
 	if err := ks.apply(filtered(ctx), q).Find(&rows).Error; err != nil {
 		return nil, nil, storeErr(ctx, err)
@@ -111,4 +108,17 @@ func (s *Store) cardFilter(tx *gorm.DB, scope models.Scope, f *models.CardFilter
 		tx = tx.Where("cards.source_account_id = ?", *f.SourceAccountID)
 	}
 	return tx
+}
+
+// tupleIn is "(cols) is one of tuples", written as OR'd equalities that both databases plan as
+// key lookups.
+func tupleIn(cols []string, tuples [][]any) clause.Expr {
+	one := "(" + strings.Join(cols, " = ? AND ") + " = ?)"
+	conds := make([]string, len(tuples))
+	vars := make([]any, 0, len(cols)*len(tuples))
+	for i, t := range tuples {
+		conds[i] = one
+		vars = append(vars, t...)
+	}
+	return clause.Expr{SQL: "(" + strings.Join(conds, " OR ") + ")", Vars: vars}
 }

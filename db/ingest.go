@@ -147,10 +147,7 @@ func customersByIDs(tx *gorm.DB, d dialect, ids []string) (map[string]*models.Cu
 	if err := tx.Table("customers").Where(d.in("source_customer_id", ids)).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	for _, c := range rows {
-		out[c.SourceCustomerID] = c
-	}
-	return out, nil
+	return index(rows, func(c *models.Customer) string { return c.SourceCustomerID }), nil
 }
 
 // writer compares a batch's rows with what is stored and writes only the differences.
@@ -167,17 +164,10 @@ const insertChunk = 500
 func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.Customer) error {
 	var customers []*models.Customer
 	for i, c := range rows.Customers {
-		if old, ok := existingCustomers[c.SourceCustomerID]; ok {
-			if old.SameAttributes(c) {
-				w.sum.Customers.Unchanged++
-				rows.Customers[i] = old
-				continue
-			}
-			c.CreatedAt, c.UpdatedAt = old.CreatedAt, w.now
-			w.sum.Customers.Updated++
-		} else {
-			c.CreatedAt, c.UpdatedAt = w.now, w.now
-			w.sum.Customers.Created++
+		old := existingCustomers[c.SourceCustomerID]
+		if !stamp(w.now, w.sum.Customers, c, old, (*models.Customer).SameAttributes, customerTimes) {
+			rows.Customers[i] = old // the payload shows the stored row
+			continue
 		}
 		customers = append(customers, c)
 	}
@@ -193,30 +183,20 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 	if err := w.tx.Table("accounts").Where(w.d.in("source_account_id", accountIDs)).Find(&stored).Error; err != nil {
 		return err
 	}
-	storedAccounts := make(map[string]*models.Account, len(stored))
-	for _, a := range stored {
-		storedAccounts[a.SourceAccountID] = a
-	}
-	var accounts []*models.Account
-	var holderChanged []*models.Account
+	storedAccounts := index(stored, func(a *models.Account) string { return a.SourceAccountID })
+	var accounts, holderChanged []*models.Account
 	var dropped []models.AccountHolder // holders an account no longer lists
 	for _, a := range rows.Accounts {
-		old, ok := storedAccounts[a.SourceAccountID]
-		switch {
-		case ok && old.SameAttributes(a):
-			w.sum.Accounts.Unchanged++
+		old := storedAccounts[a.SourceAccountID]
+		if !stamp(w.now, w.sum.Accounts, a, old, (*models.Account).SameAttributes, accountTimes) {
 			continue
-		case ok:
-			a.CreatedAt, a.UpdatedAt = old.CreatedAt, w.now
-			w.sum.Accounts.Updated++
-			if !slices.Equal(old.SourceCustomerIDs, a.SourceCustomerIDs) {
-				holderChanged = append(holderChanged, a)
-				dropped = append(dropped, removedHolders(a.SourceAccountID, old.SourceCustomerIDs, a.SourceCustomerIDs)...)
-			}
-		default:
-			a.CreatedAt, a.UpdatedAt = w.now, w.now
-			w.sum.Accounts.Created++
+		}
+		switch {
+		case old == nil:
 			holderChanged = append(holderChanged, a)
+		case !slices.Equal(old.SourceCustomerIDs, a.SourceCustomerIDs):
+			holderChanged = append(holderChanged, a)
+			dropped = append(dropped, removedHolders(a.SourceAccountID, old.SourceCustomerIDs, a.SourceCustomerIDs)...)
 		}
 		accounts = append(accounts, a)
 	}
@@ -233,27 +213,47 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 	if err := w.tx.Table("cards").Where(w.d.in("source_account_id", accountIDs)).Find(&storedCards).Error; err != nil {
 		return err
 	}
-	cardsByKey := make(map[models.CardKey]*models.Card, len(storedCards))
-	for _, c := range storedCards {
-		cardsByKey[c.Key()] = c
-	}
+	cardsByKey := index(storedCards, (*models.Card).Key)
 	var cards []*models.Card
 	for _, c := range rows.Cards {
-		old, ok := cardsByKey[c.Key()]
-		switch {
-		case ok && old.SameAttributes(c):
-			w.sum.Cards.Unchanged++
-			continue
-		case ok:
-			c.CreatedAt, c.UpdatedAt = old.CreatedAt, w.now
-			w.sum.Cards.Updated++
-		default:
-			c.CreatedAt, c.UpdatedAt = w.now, w.now
-			w.sum.Cards.Created++
+		if stamp(w.now, w.sum.Cards, c, cardsByKey[c.Key()], (*models.Card).SameAttributes, cardTimes) {
+			cards = append(cards, c)
 		}
-		cards = append(cards, c)
 	}
 	return upsertRows(w.tx, cards, []string{"source_account_id", "source_customer_id", "last4"})
+}
+
+// stamp compares a row with its stored version (nil when the row is new): it counts the row,
+// gives it its timestamps (updatedAt moves only on a real change), and reports whether the row
+// must be written.
+func stamp[T any](now time.Time, n *models.WriteCounts, row, old *T, same func(a, b *T) bool, times func(*T) (created, updated *time.Time)) bool {
+	created, updated := times(row)
+	switch {
+	case old == nil:
+		*created, *updated = now, now
+		n.Created++
+	case same(old, row):
+		n.Unchanged++
+		return false
+	default:
+		oldCreated, _ := times(old)
+		*created, *updated = *oldCreated, now
+		n.Updated++
+	}
+	return true
+}
+
+func customerTimes(c *models.Customer) (*time.Time, *time.Time) { return &c.CreatedAt, &c.UpdatedAt }
+func accountTimes(a *models.Account) (*time.Time, *time.Time)   { return &a.CreatedAt, &a.UpdatedAt }
+func cardTimes(c *models.Card) (*time.Time, *time.Time)         { return &c.CreatedAt, &c.UpdatedAt }
+
+// index keys rows by key.
+func index[K comparable, T any](rows []*T, key func(*T) K) map[K]*T {
+	out := make(map[K]*T, len(rows))
+	for _, r := range rows {
+		out[key(r)] = r
+	}
+	return out
 }
 
 // upsertRows inserts rows, replacing every column but the key and created_at of rows that
@@ -318,12 +318,13 @@ func replaceHolders(tx *gorm.DB, d dialect, accounts []*models.Account, dropped 
 	if err := tx.CreateInBatches(holders, insertChunk).Error; err != nil {
 		return 0, err
 	}
-	for _, h := range dropped {
-		res := tx.Where("source_account_id = ? AND source_customer_id = ?", h.SourceAccountID, h.SourceCustomerID).Delete(&models.Card{})
-		if res.Error != nil {
-			return 0, res.Error
-		}
-		cardsDeleted += int(res.RowsAffected)
+	if len(dropped) == 0 {
+		return 0, nil
 	}
-	return cardsDeleted, nil
+	pairs := make([][]any, len(dropped))
+	for i, h := range dropped {
+		pairs[i] = []any{h.SourceAccountID, h.SourceCustomerID}
+	}
+	res := tx.Where(tupleIn([]string{"source_account_id", "source_customer_id"}, pairs)).Delete(&models.Card{})
+	return int(res.RowsAffected), res.Error
 }

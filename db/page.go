@@ -189,16 +189,12 @@ func countOf(filtered func(context.Context) *gorm.DB) models.Counter {
 
 // byKey runs query when there are ids and keys its rows.
 func byKey[T any](ctx context.Context, ids []string, key func(*T) string, query func() *gorm.DB) (map[string]*T, error) {
-	out := make(map[string]*T, len(ids))
 	if len(ids) == 0 {
-		return out, nil
+		return map[string]*T{}, nil
 	}
 	var rows []*T
 	if err := query().Find(&rows).Error; err != nil {
 		return nil, storeErr(ctx, err)
 	}
-	for _, r := range rows {
-		out[key(r)] = r
-	}
-	return out, nil
+	return index(rows, key), nil
 }
