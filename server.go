@@ -155,8 +155,6 @@ func (c *config) graphOptions(store *db.Store, log *slog.Logger) graph.Options {
 		MaxTokens:     c.maxTokens,
 		MaxDepth:      c.maxDepth,
 		MaxComplexity: c.maxComplexity,
-		DefaultPage:   c.defaultPageSize,
-		MaxPage:       c.maxPageSize,
 	}}
 }
 

@@ -182,8 +182,8 @@ func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx
 // Dialect names the database in use ("postgres" or "sqlite").
 func (s *Store) Dialect() string { return string(s.dialect) }
 
-// MaxBatch is the largest ingest batch the store accepts.
-func (s *Store) MaxBatch() int { return s.cfg.MaxBatch }
+// PageSizes are the default and largest connection page sizes.
+func (s *Store) PageSizes() (def, max int) { return s.cfg.DefaultPage, s.cfg.MaxPage }
 
 // migrate creates or upgrades the schema; it is idempotent and runs at every start.
 func (s *Store) migrate(ctx context.Context) error {
@@ -230,7 +230,7 @@ type wrapped struct {
 func (w *wrapped) Error() string { return w.msg + ": " + w.err.Error() }
 func (w *wrapped) Unwrap() error { return w.err }
 
-// AsCoded exposes the safe part for models.CodeOf.
+// As lets errors.As find the coded, caller-safe part (*models.Error).
 func (w *wrapped) As(target any) bool {
 	if t, ok := target.(**models.Error); ok {
 		*t = &models.Error{Code: w.code, Message: w.msg}

@@ -31,7 +31,14 @@ type Options struct {
 }
 
 func newSchema(opt Options) graphql.ExecutableSchema {
-	return NewExecutableSchema(Config{Resolvers: &Resolver{Store: opt.Store}, Complexity: complexity(opt.Limits.withDefaults())})
+	return NewExecutableSchema(Config{Resolvers: &Resolver{Store: opt.Store}, Complexity: complexity(opt.limits())})
+}
+
+// limits are the configured limits with their defaults and the store's page sizes.
+func (opt Options) limits() Limits {
+	l := opt.Limits.withDefaults()
+	l.defaultPage, l.maxPage = opt.Store.PageSizes()
+	return l
 }
 
 // NewHandler builds the GraphQL endpoint: POST and GET (queries only) transports on top of
@@ -68,11 +75,10 @@ func configure(srv configurable, opt Options) {
 	if log == nil {
 		log = slog.Default()
 	}
-	limits := opt.Limits.withDefaults()
+	limits := opt.limits()
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(limits.MaxTokens)
 	srv.Use(introspectionForAdmins{})
-	srv.Use(unavailable{})
 	srv.Use(shapeLimit{maxDepth: limits.MaxDepth, maxFields: limits.MaxComplexity})
 	srv.Use(extension.FixedComplexityLimit(limits.MaxComplexity))
 	srv.SetErrorPresenter(errorPresenter(log))
@@ -86,15 +92,13 @@ func configure(srv configurable, opt Options) {
 		}
 		respond := next(withLoaders(ctx, opt.Store, scopeOf(ctx)))
 		return func(ctx context.Context) *graphql.Response {
-			if resp := respond(ctx); resp != nil || ctx.Err() == nil {
-				return resp
+			resp := respond(ctx)
+			if resp == nil && ctx.Err() != nil {
+				// The executor gives up on a request whose time ran out before it began.
+				resp = &graphql.Response{Errors: gqlerror.List{timedOut(nil)}}
 			}
-			// The executor gives up on a request whose time ran out before it began.
-			if info := requestInfoFrom(ctx); info != nil {
-				info.Unavailable = true
-			}
-			return &graphql.Response{Errors: gqlerror.List{{Message: "the request timed out or was cancelled",
-				Extensions: map[string]any{"code": string(models.ErrServiceUnavailable)}}}}
+			markUnavailable(ctx, resp)
+			return resp
 		}
 	})
 }
@@ -114,8 +118,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			return &gqlerror.Error{Message: coded.Message, Path: path, Extensions: map[string]any{"code": string(coded.Code)}}
 		}
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			return &gqlerror.Error{Message: "the request timed out or was cancelled", Path: path,
-				Extensions: map[string]any{"code": string(models.ErrServiceUnavailable)}}
+			return timedOut(path)
 		}
 		var gqlErr *gqlerror.Error
 		if errors.As(err, &gqlErr) {
@@ -192,24 +195,23 @@ func (introspectionForAdmins) MutateOperationContext(ctx context.Context, rc *gr
 	return nil
 }
 
-// unavailable marks answers that carry no data because of a SERVICE_UNAVAILABLE error, for
-// HTTP 503.
-type unavailable struct{}
+func timedOut(path ast.Path) *gqlerror.Error {
+	return &gqlerror.Error{Message: "the request timed out or was cancelled", Path: path,
+		Extensions: map[string]any{"code": string(models.ErrServiceUnavailable)}}
+}
 
-func (unavailable) ExtensionName() string                   { return "Unavailable" }
-func (unavailable) Validate(graphql.ExecutableSchema) error { return nil }
-
-func (unavailable) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-	resp := next(ctx)
-	if resp != nil && (len(resp.Data) == 0 || string(resp.Data) == "null") {
-		for _, e := range resp.Errors {
-			if e.Extensions["code"] == string(models.ErrServiceUnavailable) {
-				if info := requestInfoFrom(ctx); info != nil {
-					info.Unavailable = true
-				}
-				break
+// markUnavailable flags, for HTTP 503, an answer that carries no data because of a
+// SERVICE_UNAVAILABLE error.
+func markUnavailable(ctx context.Context, resp *graphql.Response) {
+	if resp == nil || (len(resp.Data) > 0 && string(resp.Data) != "null") {
+		return
+	}
+	for _, e := range resp.Errors {
+		if e.Extensions["code"] == string(models.ErrServiceUnavailable) {
+			if info := requestInfoFrom(ctx); info != nil {
+				info.Unavailable = true
 			}
+			return
 		}
 	}
-	return resp
 }

@@ -23,8 +23,9 @@ type Limits struct {
 	// unpaginated nested list (a customer's accounts) ListEstimate times its selection, any
 	// other field 1 plus its selection.
 	MaxComplexity int
-	// DefaultPage and MaxPage are the connection page sizes (defaults 50 and 500).
-	DefaultPage, MaxPage int
+	// defaultPage and maxPage are the store's connection page sizes (db.Store.PageSizes), so
+	// that the price of a page is the page the store will return.
+	defaultPage, maxPage int
 	// ListEstimate is the assumed length of an unpaginated nested list such as a customer's
 	// accounts (default 1: such lists are short, and the nested query a dashboard sends for a
 	// full page of 500 customers with accounts, holders and cards must stay within the
@@ -41,8 +42,6 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxTokens, 10000)
 	def(&l.MaxDepth, 12)
 	def(&l.MaxComplexity, 20000)
-	def(&l.DefaultPage, 50)
-	def(&l.MaxPage, 500)
 	def(&l.ListEstimate, 1)
 	return l
 }
@@ -50,14 +49,14 @@ func (l Limits) withDefaults() Limits {
 // page is the page size a connection argument pair asks for, as the store will apply it
 // (out-of-range values are refused there; here they cost the maximum).
 func (l Limits) page(first, last *int) int {
-	n := l.DefaultPage
+	n := l.defaultPage
 	if first != nil {
 		n = *first
 	} else if last != nil {
 		n = *last
 	}
-	if n < 0 || n > l.MaxPage {
-		n = l.MaxPage
+	if n < 0 || n > l.maxPage {
+		n = l.maxPage
 	}
 	return max(n, 1)
 }
@@ -82,7 +81,7 @@ func complexity(l Limits) ComplexityRoot {
 	c.Customer.Cards = func(child int, _ *models.CardFilter) int { return list(child) }
 	c.Account.Cards = func(child int, _ *models.CardFilter) int { return list(child) }
 	c.Account.Holders = list
-	c.IngestCustomersPayload.Customers = func(child int) int { return 1 + l.MaxPage*child }
+	c.IngestCustomersPayload.Customers = func(child int) int { return 1 + l.maxPage*child }
 	return c
 }
 
