@@ -192,3 +192,24 @@ func TestNodeIDs(t *testing.T) {
 		}
 	})
 }
+
+// Ids with quotes, backslashes, commas and braces travel intact through the list parameters.
+func TestIdsWithSpecialCharacters(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		id := `Q"1\,{x}'`
+		e.mustIngest(t, customer(id, "O1"))
+		var out struct {
+			Customer *struct {
+				SourceCustomerID string
+				Accounts         []struct {
+					Holders []struct{ SourceCustomerID string }
+				}
+			}
+		}
+		e.query(t, `query($id: String!) { customer(sourceCustomerId: $id) { sourceCustomerId accounts { holders { sourceCustomerId } } } }`, obj{"id": id}, &out)
+		if out.Customer == nil || out.Customer.SourceCustomerID != id || len(out.Customer.Accounts) != 1 ||
+			len(out.Customer.Accounts[0].Holders) != 1 || out.Customer.Accounts[0].Holders[0].SourceCustomerID != id {
+			t.Errorf("got %+v", out.Customer)
+		}
+	})
+}

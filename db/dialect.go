@@ -9,6 +9,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm/clause"
@@ -25,20 +26,16 @@ const (
 // in is "col is one of vals" with one bound parameter whatever the list's length, so the
 // statement text is the same for 1 or 500 keys and the driver's statement cache keeps hitting:
 // = ANY($1) on PostgreSQL, IN (SELECT value FROM json_each(?)) on SQLite.
-func (d dialect) in(col string, vals []string) clause.Expr {
-	if d == dialectPostgres {
-		return clause.Expr{SQL: col + " = ANY(?)", Vars: []any{textArray(vals)}}
-	}
-	b, _ := json.Marshal(vals) // []string always marshals
-	return clause.Expr{SQL: col + " IN (SELECT value FROM json_each(?))", Vars: []any{string(b)}}
-}
+func (d dialect) in(col string, vals []string) clause.Expr { return anyOf(d, col, vals) }
 
 // inInts is in for integer values.
-func (d dialect) inInts(col string, vals []int) clause.Expr {
+func (d dialect) inInts(col string, vals []int) clause.Expr { return anyOf(d, col, vals) }
+
+func anyOf[T string | int](d dialect, col string, vals []T) clause.Expr {
 	if d == dialectPostgres {
-		return clause.Expr{SQL: col + " = ANY(?)", Vars: []any{intArray(vals)}}
+		return clause.Expr{SQL: col + " = ANY(?)", Vars: []any{pgArray[T](vals)}}
 	}
-	b, _ := json.Marshal(vals)
+	b, _ := json.Marshal(vals) // strings and ints always marshal
 	return clause.Expr{SQL: col + " IN (SELECT value FROM json_each(?))", Vars: []any{string(b)}}
 }
 
@@ -51,44 +48,31 @@ func (d dialect) month(col string) string {
 	return "substr(" + col + ", 1, 7)"
 }
 
-// textArray is a PostgreSQL text[] parameter. It is a driver.Valuer so that GORM passes it as
-// one value instead of expanding the slice into a list of placeholders.
-type textArray []string
+// pgArray is a PostgreSQL array parameter (text[] or integer[]). It is a driver.Valuer so that
+// GORM passes it as one value instead of expanding the slice into a list of placeholders.
+type pgArray[T string | int] []T
 
-// Value writes the array literal {"a","b"} with quotes and backslashes escaped.
-func (a textArray) Value() (driver.Value, error) {
-	var b strings.Builder
-	b.Grow(len(a) * 16)
-	b.WriteByte('{')
-	for i, s := range a {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('"')
-		for _, r := range s {
-			if r == '"' || r == '\\' {
-				b.WriteByte('\\')
-			}
-			b.WriteRune(r)
-		}
-		b.WriteByte('"')
-	}
-	b.WriteByte('}')
-	return b.String(), nil
-}
-
-// intArray is a PostgreSQL integer[] parameter, passed as one value like textArray.
-type intArray []int
-
-// Value writes the array literal {1,2}.
-func (a intArray) Value() (driver.Value, error) {
-	b := make([]byte, 0, 2+4*len(a))
+// Value writes the array literal: {"a","b"} with quotes and backslashes escaped, or {1,2}.
+func (a pgArray[T]) Value() (driver.Value, error) {
+	b := make([]byte, 0, 2+8*len(a))
 	b = append(b, '{')
 	for i, v := range a {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendInt(b, int64(v), 10)
+		switch x := any(v).(type) {
+		case int:
+			b = strconv.AppendInt(b, int64(x), 10)
+		case string:
+			b = append(b, '"')
+			for _, r := range x {
+				if r == '"' || r == '\\' {
+					b = append(b, '\\')
+				}
+				b = utf8.AppendRune(b, r)
+			}
+			b = append(b, '"')
+		}
 	}
 	return string(append(b, '}')), nil
 }

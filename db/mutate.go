@@ -46,7 +46,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, scope models.Scope, id strin
 		var old models.Customer
 		q := s.customerVisible(tx.Table("customers").Where("customers.source_customer_id = ?", id), "customers", scope)
 		if n := q.Limit(1).Find(&old); n.Error != nil || n.RowsAffected == 0 {
-			return notFound("sourceCustomerId", "customer "+quote(id)), n.Error
+			return notFound("sourceCustomerId", "customer "+models.Quote(id)), n.Error
 		}
 		c, problems := models.ApplyCustomerPatch(&old, p)
 		if len(problems) > 0 {
@@ -54,7 +54,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, scope models.Scope, id strin
 		}
 		if !scope.Allows(c.OrganizationID) {
 			return []models.UserError{{Path: "patch.organizationId", Code: models.UserErrorCodeForbidden,
-				Message: "organization " + quote(c.OrganizationID) + " is outside your access"}}, nil
+				Message: "organization " + models.Quote(c.OrganizationID) + " is outside your access"}}, nil
 		}
 		out = c
 		if c.SameAttributes(&old) {
@@ -77,7 +77,7 @@ func (s *Store) UpdateAccount(ctx context.Context, scope models.Scope, id string
 		var old models.Account
 		q := s.accountVisible(tx.Table("accounts").Where("accounts.source_account_id = ?", id), "accounts.source_account_id", scope)
 		if n := q.Limit(1).Find(&old); n.Error != nil || n.RowsAffected == 0 {
-			return notFound("sourceAccountId", "account "+quote(id)), n.Error
+			return notFound("sourceAccountId", "account "+models.Quote(id)), n.Error
 		}
 		a, problems := models.ApplyAccountPatch(&old, p)
 		if len(problems) > 0 {
@@ -112,7 +112,7 @@ func (s *Store) UpdateCard(ctx context.Context, scope models.Scope, key models.C
 			key.SourceAccountID, key.SourceCustomerID, key.Last4)
 		q = s.accountVisible(q, "cards.source_account_id", scope)
 		if n := q.Limit(1).Find(&old); n.Error != nil || n.RowsAffected == 0 {
-			return notFound("last4", "card "+quote(key.Last4)+" of customer "+quote(key.SourceCustomerID)+" on account "+quote(key.SourceAccountID)), n.Error
+			return notFound("last4", "card "+models.Quote(key.Last4)+" of customer "+models.Quote(key.SourceCustomerID)+" on account "+models.Quote(key.SourceAccountID)), n.Error
 		}
 		c, problems := models.ApplyCardPatch(&old, p)
 		if len(problems) > 0 {
@@ -139,7 +139,7 @@ func (s *Store) DeleteCustomer(ctx context.Context, scope models.Scope, id strin
 		var c models.Customer
 		q := s.customerVisible(tx.Table("customers").Where("customers.source_customer_id = ?", id), "customers", scope)
 		if n := q.Limit(1).Find(&c); n.Error != nil || n.RowsAffected == 0 {
-			return notFound("sourceCustomerId", "customer "+quote(id)), n.Error
+			return notFound("sourceCustomerId", "customer "+models.Quote(id)), n.Error
 		}
 		var orphaned []string
 		err := tx.Table("account_holders AS h").Select("h.source_account_id").
@@ -166,13 +166,4 @@ func (s *Store) DeleteCustomer(ctx context.Context, scope models.Scope, id strin
 		return "", problems, err
 	}
 	return models.CustomerNodeID(id), nil, nil
-}
-
-// quote shows an id in a message, shortened so that a huge input does not echo back whole.
-func quote(s string) string {
-	r := []rune(s)
-	if len(r) > 40 {
-		s = string(r[:40]) + "…"
-	}
-	return `"` + s + `"`
 }

@@ -118,7 +118,7 @@ func ApplyAccountPatch(old *Account, patch AccountPatch) (*Account, []UserError)
 	}
 	if (holdersSet || primarySet) && holdersOK && primaryOK && !slices.Contains(a.SourceCustomerIDs, a.PrimarySourceCustomerID) {
 		p.add("patch.primarySourceCustomerId", UserErrorCodeInconsistent,
-			"primarySourceCustomerId %s is not one of sourceCustomerIds", short(a.PrimarySourceCustomerID))
+			"primarySourceCustomerId %s is not one of sourceCustomerIds", Quote(a.PrimarySourceCustomerID))
 	}
 	status, statusSet := patchField(&p, "patch.status", "status", patch.Status, false)
 	if status != nil && checkEnum(&p, "patch.status", "status", status) {

@@ -37,8 +37,9 @@ func join(path, field string) string {
 
 func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
-// short shows a value in a message, cut so that a huge input is not echoed back whole.
-func short(s string) string {
+// Quote shows a value in a message, quoted and cut so that a huge input is not echoed back
+// whole.
+func Quote(s string) string {
 	if utf8.RuneCountInString(s) > 40 {
 		r := []rune(s)
 		s = string(r[:40]) + "…"
@@ -90,18 +91,18 @@ func (p *problems) checkPostalCode(path, v string) {
 	case strings.IndexFunc(v, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == ' ' || r == '-')
 	}) >= 0:
-		p.add(path, UserErrorCodeInvalidFormat, "postalCode may hold only letters, digits, spaces and hyphens, got %s", short(v))
+		p.add(path, UserErrorCodeInvalidFormat, "postalCode may hold only letters, digits, spaces and hyphens, got %s", Quote(v))
 	}
 }
 
 // checkCountry accepts an assigned ISO 3166-1 alpha-2 code in either case.
 func (p *problems) checkCountry(path, v string) {
 	if len(v) != 2 || !isLetter(v[0]) || !isLetter(v[1]) {
-		p.add(path, UserErrorCodeInvalidFormat, "country must be an ISO 3166-1 alpha-2 code of two letters, got %s", short(v))
+		p.add(path, UserErrorCodeInvalidFormat, "country must be an ISO 3166-1 alpha-2 code of two letters, got %s", Quote(v))
 		return
 	}
 	if !IsCountry(strings.ToUpper(v)) {
-		p.add(path, UserErrorCodeInvalidValue, "country %s is not an assigned ISO 3166-1 alpha-2 code", short(v))
+		p.add(path, UserErrorCodeInvalidValue, "country %s is not an assigned ISO 3166-1 alpha-2 code", Quote(v))
 	}
 }
 
@@ -124,7 +125,7 @@ func (p *problems) checkAlerts(path string, v []AlertOptInStatus) {
 	all := false
 	for i, a := range v {
 		if !a.IsValid() {
-			p.add(index(path, i), UserErrorCodeInvalidValue, "%s is not an alert opt-in status", short(string(a)))
+			p.add(index(path, i), UserErrorCodeInvalidValue, "%s is not an alert opt-in status", Quote(string(a)))
 		}
 		all = all || a == AlertOptInStatusAll
 	}
@@ -147,13 +148,13 @@ func normalizeAlerts(v []AlertOptInStatus) []AlertOptInStatus {
 
 func (p *problems) checkLast4(path, v string) {
 	if len(v) != 4 || !isDigits(v) {
-		p.add(path, UserErrorCodeInvalidFormat, "last4 must be exactly 4 digits, got %s", short(v))
+		p.add(path, UserErrorCodeInvalidFormat, "last4 must be exactly 4 digits, got %s", Quote(v))
 	}
 }
 
 func (p *problems) checkIIN(path, v string) bool {
 	if (len(v) != 6 && len(v) != 8) || !isDigits(v) {
-		p.add(path, UserErrorCodeInvalidFormat, "iin must be exactly 6 or 8 digits, got %s", short(v))
+		p.add(path, UserErrorCodeInvalidFormat, "iin must be exactly 6 or 8 digits, got %s", Quote(v))
 		return false
 	}
 	return true
@@ -183,7 +184,7 @@ func checkEnum[T interface {
 		return false
 	}
 	if !(*v).IsValid() {
-		p.add(path, UserErrorCodeInvalidValue, "%s is not a valid %s", short(string(*v)), name)
+		p.add(path, UserErrorCodeInvalidValue, "%s is not a valid %s", Quote(string(*v)), name)
 		return false
 	}
 	return true
@@ -194,7 +195,7 @@ func checkOptionalEnum[T interface {
 	IsValid() bool
 }](p *problems, path, name string, v *T) {
 	if v != nil && !(*v).IsValid() {
-		p.add(path, UserErrorCodeInvalidValue, "%s is not a valid %s", short(string(*v)), name)
+		p.add(path, UserErrorCodeInvalidValue, "%s is not a valid %s", Quote(string(*v)), name)
 	}
 }
 
@@ -237,7 +238,7 @@ func ValidateCustomers(in []*CustomerInput) (errs []UserError, invalid []bool) {
 			validateCustomer(&p, path, c)
 			if c.SourceCustomerID != nil {
 				if first, ok := firstCustomer[*c.SourceCustomerID]; ok {
-					p.add(join(path, "sourceCustomerId"), UserErrorCodeDuplicate, "customer %s already appears at customers[%d]", short(*c.SourceCustomerID), first)
+					p.add(join(path, "sourceCustomerId"), UserErrorCodeDuplicate, "customer %s already appears at customers[%d]", Quote(*c.SourceCustomerID), first)
 				} else {
 					firstCustomer[*c.SourceCustomerID] = i
 				}
@@ -300,11 +301,11 @@ func validateAccount(p *problems, path string, a *AccountInput, enclosing *strin
 	p.requiredID(join(path, "sourceAccountId"), "sourceAccountId", a.SourceAccountID)
 	holdersOK := p.checkHolders(join(path, "sourceCustomerIds"), a.SourceCustomerIds)
 	if holdersOK && enclosing != nil && !slices.Contains(a.SourceCustomerIds, *enclosing) {
-		p.add(join(path, "sourceCustomerIds"), UserErrorCodeInconsistent, "sourceCustomerIds must contain the customer the account is listed under, %s", short(*enclosing))
+		p.add(join(path, "sourceCustomerIds"), UserErrorCodeInconsistent, "sourceCustomerIds must contain the customer the account is listed under, %s", Quote(*enclosing))
 	}
 	if p.requiredID(join(path, "primarySourceCustomerId"), "primarySourceCustomerId", a.PrimarySourceCustomerID) && holdersOK &&
 		!slices.Contains(a.SourceCustomerIds, *a.PrimarySourceCustomerID) {
-		p.add(join(path, "primarySourceCustomerId"), UserErrorCodeInconsistent, "primarySourceCustomerId %s is not one of sourceCustomerIds", short(*a.PrimarySourceCustomerID))
+		p.add(join(path, "primarySourceCustomerId"), UserErrorCodeInconsistent, "primarySourceCustomerId %s is not one of sourceCustomerIds", Quote(*a.PrimarySourceCustomerID))
 	}
 	statusOK := checkEnum(p, join(path, "status"), "status", a.Status)
 	checkEnum(p, join(path, "type"), "type", a.Type)
@@ -335,7 +336,7 @@ func (p *problems) checkHolders(path string, ids []string) bool {
 	n := len(*p)
 	for i, id := range ids {
 		if p.checkID(index(path, i), "a holder's sourceCustomerId", id) && slices.Index(ids, id) < i {
-			p.add(index(path, i), UserErrorCodeInvalidValue, "holder %s is listed twice", short(id))
+			p.add(index(path, i), UserErrorCodeInvalidValue, "holder %s is listed twice", Quote(id))
 		}
 	}
 	return len(*p) == n
@@ -348,11 +349,11 @@ func validateCard(p *problems, path string, c *CardInput, a *AccountInput) {
 	}
 	if p.requiredID(join(path, "sourceAccountId"), "sourceAccountId", c.SourceAccountID) && a.SourceAccountID != nil &&
 		*c.SourceAccountID != *a.SourceAccountID {
-		p.add(join(path, "sourceAccountId"), UserErrorCodeInconsistent, "a card's sourceAccountId must equal its account's, %s", short(*a.SourceAccountID))
+		p.add(join(path, "sourceAccountId"), UserErrorCodeInconsistent, "a card's sourceAccountId must equal its account's, %s", Quote(*a.SourceAccountID))
 	}
 	if p.requiredID(join(path, "sourceCustomerId"), "sourceCustomerId", c.SourceCustomerID) && len(a.SourceCustomerIds) > 0 &&
 		!slices.Contains(a.SourceCustomerIds, *c.SourceCustomerID) {
-		p.add(join(path, "sourceCustomerId"), UserErrorCodeInconsistent, "cardholder %s is not one of the account's sourceCustomerIds", short(*c.SourceCustomerID))
+		p.add(join(path, "sourceCustomerId"), UserErrorCodeInconsistent, "cardholder %s is not one of the account's sourceCustomerIds", Quote(*c.SourceCustomerID))
 	}
 	if p.required(join(path, "last4"), "last4", c.Last4 != nil) {
 		p.checkLast4(join(path, "last4"), *c.Last4)
@@ -396,7 +397,7 @@ func crossAccounts(p *problems, path string, c *CustomerInput, accounts map[stri
 			accounts[*a.SourceAccountID] = &accountSeen{path: apath, in: a}
 		} else if first.path != apath && !sameAccountInput(first.in, a) {
 			p.add(apath, UserErrorCodeConflict, "account %s differs from its occurrence at %s: every occurrence of a joint account must carry the same attributes and sourceCustomerIds",
-				short(*a.SourceAccountID), first.path)
+				Quote(*a.SourceAccountID), first.path)
 			continue
 		}
 		for k, card := range a.Cards {
@@ -406,7 +407,7 @@ func crossAccounts(p *problems, path string, c *CustomerInput, accounts map[stri
 				cards[key] = &cardSeen{path: cpath, in: card}
 			} else if !sameCardInput(first.in, card) {
 				p.add(cpath, UserErrorCodeConflict, "card %s of customer %s differs from its occurrence at %s",
-					short(key.Last4), short(key.SourceCustomerID), first.path)
+					Quote(key.Last4), Quote(key.SourceCustomerID), first.path)
 			}
 		}
 	}
