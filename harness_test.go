@@ -269,12 +269,3 @@ func must[T any](v T, err error) T {
 }
 
 func jsonString(v any) string { return string(must(json.Marshal(v))) }
-
-func containsAny(s string, subs ...string) bool {
-	for _, x := range subs {
-		if strings.Contains(strings.ToLower(s), strings.ToLower(x)) {
-			return true
-		}
-	}
-	return false
-}

@@ -153,12 +153,10 @@ func Mint(cfg Config, subject, role string, orgs []string, ttl time.Duration) (s
 	now := time.Now()
 	c := Claims{Role: role, Orgs: orgs, RegisteredClaims: jwt.RegisteredClaims{
 		Subject:   subject,
+		Issuer:    cfg.Issuer,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 	}}
-	if cfg.Issuer != "" {
-		c.Issuer = cfg.Issuer
-	}
 	if cfg.Audience != "" {
 		c.Audience = jwt.ClaimStrings{cfg.Audience}
 	}

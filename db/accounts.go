@@ -70,7 +70,7 @@ func (s *Store) FindAccounts(ctx context.Context, scope models.Scope, f *models.
 // table.
 func (s *Store) accountFilter(tx *gorm.DB, scope models.Scope, f *models.AccountFilter) *gorm.DB {
 	if f == nil {
-		return s.accountVisible(tx, "accounts.source_account_id", scope)
+		f = &models.AccountFilter{}
 	}
 	tx = s.accountVisible(tx, "accounts.source_account_id", scope.Narrow(f.OrganizationIds))
 	if f.Statuses != nil {

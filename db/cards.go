@@ -83,7 +83,7 @@ func (s *Store) FindCards(ctx context.Context, scope models.Scope, f *models.Car
 // cardFilter applies the scope and a CardFilter to a query over the cards table.
 func (s *Store) cardFilter(tx *gorm.DB, scope models.Scope, f *models.CardFilter) *gorm.DB {
 	if f == nil {
-		return s.accountVisible(tx, "cards.source_account_id", scope)
+		f = &models.CardFilter{}
 	}
 	tx = s.accountVisible(tx, "cards.source_account_id", scope.Narrow(f.OrganizationIds))
 	if f.Last4 != nil {

@@ -83,7 +83,7 @@ func (s *Store) FindCustomers(ctx context.Context, scope models.Scope, f *models
 // customerFilter applies the scope and a CustomerFilter to a query over the customers table.
 func (s *Store) customerFilter(tx *gorm.DB, scope models.Scope, f *models.CustomerFilter) *gorm.DB {
 	if f == nil {
-		return s.customerVisible(tx, "customers", scope)
+		f = &models.CustomerFilter{}
 	}
 	tx = s.customerVisible(tx, "customers", scope.Narrow(f.OrganizationIds))
 	if f.Countries != nil {

@@ -24,7 +24,7 @@ func (s *Store) customerVisible(tx *gorm.DB, table string, scope models.Scope) *
 	return tx.Where(s.dialect.in(table+".organization_id", scope.Orgs()))
 }
 
-// accountVisibleExpr is the condition that the account whose id is in column accountCol has
+// accountInOrgsExpr is the condition that the account whose id is in column accountCol has
 // an ingested holder in one of orgs.
 func (s *Store) accountInOrgsExpr(accountCol string, orgs []string) clause.Expr {
 	if len(orgs) == 0 {

@@ -1,9 +1,6 @@
 package models
 
-import (
-	"errors"
-	"fmt"
-)
+import "fmt"
 
 // ErrorCode classifies request-level failures; the GraphQL error presenter turns it into
 // extensions.code. Anything without a code is internal and is shown as a generic message.
@@ -29,15 +26,6 @@ func (e *Error) Error() string { return e.Message }
 // Errorf builds a coded error with a caller-safe message.
 func Errorf(code ErrorCode, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// CodeOf returns the code of a coded error in err's chain, or ErrInternal.
-func CodeOf(err error) ErrorCode {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ErrInternal
 }
 
 // UserError is a problem with a mutation's input at a JSON path into that input, such as
