@@ -101,7 +101,6 @@ func TestCustomersPaginationBothDirections(t *testing.T) {
 		if want := []string{"C2", "C3", "C4"}; !slices.Equal(ids(next), want) {
 			t.Errorf("after inserts: got %v, want %v", ids(next), want)
 		}
-		_ = next
 		if first.Edges[1].Cursor != *first.PageInfo.EndCursor || first.TotalCount != 7 {
 			t.Errorf("edges/pageInfo/totalCount: got %+v", first)
 		}

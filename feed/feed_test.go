@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
@@ -83,12 +84,25 @@ func TestReaderErrors(t *testing.T) {
 	}
 }
 
-// A large document streams: the reader never needs the whole file.
+// A document streams: the first customer comes out while most of the file is still unwritten.
+// The writer holds back everything after its first 2,000 customers (past the reader's 64 KiB
+// look-ahead) until the reader has returned the first one; a reader that wanted the whole file
+// first would never get it.
 func TestReaderStreams(t *testing.T) {
+	const total, head = 100000, 2000
 	pr, pw := io.Pipe()
+	firstRead := make(chan struct{})
 	go func() {
 		io.WriteString(pw, `{"customers": [`)
-		for i := range 100000 {
+		for i := range total {
+			if i == head {
+				select {
+				case <-firstRead:
+				case <-time.After(10 * time.Second):
+					pw.CloseWithError(errors.New("the reader did not return a customer before the whole file was written"))
+					return
+				}
+			}
 			if i > 0 {
 				io.WriteString(pw, ",")
 			}
@@ -103,15 +117,19 @@ func TestReaderStreams(t *testing.T) {
 	}
 	n := 0
 	for {
-		if _, err := r.Next(); errors.Is(err, io.EOF) {
+		_, err := r.Next()
+		if errors.Is(err, io.EOF) {
 			break
-		} else if err != nil {
+		}
+		if err != nil {
 			t.Fatal(err)
 		}
-		n++
+		if n++; n == 1 {
+			close(firstRead)
+		}
 	}
-	if n != 100000 {
-		t.Errorf("read %d customers", n)
+	if n != total {
+		t.Errorf("read %d customers, want %d", n, total)
 	}
 }
 
