@@ -107,3 +107,15 @@ func TestNodesBatchNestedFields(t *testing.T) {
 		}
 	})
 }
+
+// totalCount costs its COUNT statement only when a client selects it.
+func TestTotalCountOnlyWhenSelected(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		e.mustIngest(t, many(3, "O1")...)
+		without := e.countStatements(func() { e.query(t, `{ customers(first: 2) { nodes { sourceCustomerId } } }`, nil, nil) })
+		with := e.countStatements(func() { e.query(t, `{ customers(first: 2) { totalCount nodes { sourceCustomerId } } }`, nil, nil) })
+		if without != 1 || with != 2 {
+			t.Errorf("statements: %d without totalCount, %d with it; want 1 and 2", without, with)
+		}
+	})
+}
