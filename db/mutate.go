@@ -38,97 +38,88 @@ func (s *Store) mutate(ctx context.Context, fn func(tx *gorm.DB) ([]models.UserE
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-// UpdateCustomer changes the fields a patch names. Moving a customer to an organization out of
-// the caller's scope is FORBIDDEN.
-func (s *Store) UpdateCustomer(ctx context.Context, scope models.Scope, id string, p models.CustomerPatch) (*models.Customer, []models.UserError, error) {
-	var out *models.Customer
+// update is the shape of every partial update, inside one transaction: find the visible row
+// (NOT_FOUND when there is none), apply the patch (its problems stop it), and save the row only
+// if it changed, moving updatedAt; after, if set, runs once a changed row is saved.
+func update[T any](s *Store, ctx context.Context, find func(tx *gorm.DB) *gorm.DB, missing []models.UserError,
+	apply func(old *T) (*T, []models.UserError), same func(a, b *T) bool, times func(*T) (created, updated *time.Time),
+	after func(tx *gorm.DB, old, row *T) error) (*T, []models.UserError, error) {
+	var out *T
 	problems, err := s.mutate(ctx, func(tx *gorm.DB) ([]models.UserError, error) {
-		var old models.Customer
-		q := s.customerVisible(tx.Table("customers").Where("customers.source_customer_id = ?", id), "customers", scope)
-		if n := q.Limit(1).Find(&old); n.Error != nil || n.RowsAffected == 0 {
-			return notFound("sourceCustomerId", "customer "+models.Quote(id)), n.Error
+		var old T
+		if n := find(tx).Limit(1).Find(&old); n.Error != nil || n.RowsAffected == 0 {
+			return missing, n.Error
 		}
-		c, problems := models.ApplyCustomerPatch(&old, p)
+		row, problems := apply(&old)
 		if len(problems) > 0 {
 			return problems, nil
 		}
-		if !scope.Allows(c.OrganizationID) {
-			return []models.UserError{{Path: "patch.organizationId", Code: models.UserErrorCodeForbidden,
-				Message: "organization " + models.Quote(c.OrganizationID) + " is outside your access"}}, nil
-		}
-		out = c
-		if c.SameAttributes(&old) {
+		out = row
+		if same(row, &old) {
 			return nil, nil
 		}
-		c.UpdatedAt = now()
-		return nil, tx.Save(c).Error
+		_, updated := times(row)
+		*updated = now()
+		if err := tx.Save(row).Error; err != nil || after == nil {
+			return nil, err
+		}
+		return nil, after(tx, &old, row)
 	})
 	if err != nil || len(problems) > 0 {
 		return nil, problems, err
 	}
 	return out, nil, nil
+}
+
+// UpdateCustomer changes the fields a patch names. Moving a customer to an organization out of
+// the caller's scope is FORBIDDEN.
+func (s *Store) UpdateCustomer(ctx context.Context, scope models.Scope, id string, p models.CustomerPatch) (*models.Customer, []models.UserError, error) {
+	find := func(tx *gorm.DB) *gorm.DB {
+		return s.customerVisible(tx.Table("customers").Where("customers.source_customer_id = ?", id), "customers", scope)
+	}
+	apply := func(old *models.Customer) (*models.Customer, []models.UserError) {
+		c, problems := models.ApplyCustomerPatch(old, p)
+		if len(problems) == 0 && !scope.Allows(c.OrganizationID) {
+			problems = []models.UserError{{Path: "patch.organizationId", Code: models.UserErrorCodeForbidden,
+				Message: "organization " + models.Quote(c.OrganizationID) + " is outside your access"}}
+		}
+		return c, problems
+	}
+	return update(s, ctx, find, notFound("sourceCustomerId", "customer "+models.Quote(id)), apply,
+		(*models.Customer).SameAttributes, customerTimes, nil)
 }
 
 // UpdateAccount changes the fields a patch names; a new holder set replaces the holder rows and
 // removes the cards of holders no longer listed.
 func (s *Store) UpdateAccount(ctx context.Context, scope models.Scope, id string, p models.AccountPatch) (*models.Account, []models.UserError, error) {
-	var out *models.Account
-	problems, err := s.mutate(ctx, func(tx *gorm.DB) ([]models.UserError, error) {
-		var old models.Account
-		q := s.accountVisible(tx.Table("accounts").Where("accounts.source_account_id = ?", id), "accounts.source_account_id", scope)
-		if n := q.Limit(1).Find(&old); n.Error != nil || n.RowsAffected == 0 {
-			return notFound("sourceAccountId", "account "+models.Quote(id)), n.Error
-		}
-		a, problems := models.ApplyAccountPatch(&old, p)
-		if len(problems) > 0 {
-			return problems, nil
-		}
-		out = a
-		if a.SameAttributes(&old) {
-			return nil, nil
-		}
-		a.UpdatedAt = now()
-		if err := tx.Save(a).Error; err != nil {
-			return nil, err
-		}
+	find := func(tx *gorm.DB) *gorm.DB {
+		return s.accountVisible(tx.Table("accounts").Where("accounts.source_account_id = ?", id), "accounts.source_account_id", scope)
+	}
+	apply := func(old *models.Account) (*models.Account, []models.UserError) {
+		return models.ApplyAccountPatch(old, p)
+	}
+	holders := func(tx *gorm.DB, old, a *models.Account) error {
 		if slices.Equal(old.SourceCustomerIDs, a.SourceCustomerIDs) {
-			return nil, nil
+			return nil
 		}
 		_, err := replaceHolders(tx, s.dialect, []*models.Account{a}, removedHolders(id, old.SourceCustomerIDs, a.SourceCustomerIDs))
-		return nil, err
-	})
-	if err != nil || len(problems) > 0 {
-		return nil, problems, err
+		return err
 	}
-	return out, nil, nil
+	return update(s, ctx, find, notFound("sourceAccountId", "account "+models.Quote(id)), apply,
+		(*models.Account).SameAttributes, accountTimes, holders)
 }
 
 // UpdateCard changes the fields a patch names.
 func (s *Store) UpdateCard(ctx context.Context, scope models.Scope, key models.CardKey, p models.CardPatch) (*models.Card, []models.UserError, error) {
-	var out *models.Card
-	problems, err := s.mutate(ctx, func(tx *gorm.DB) ([]models.UserError, error) {
-		var old models.Card
+	find := func(tx *gorm.DB) *gorm.DB {
 		q := tx.Table("cards").Where("cards.source_account_id = ? AND cards.source_customer_id = ? AND cards.last4 = ?",
 			key.SourceAccountID, key.SourceCustomerID, key.Last4)
-		q = s.accountVisible(q, "cards.source_account_id", scope)
-		if n := q.Limit(1).Find(&old); n.Error != nil || n.RowsAffected == 0 {
-			return notFound("last4", "card "+models.Quote(key.Last4)+" of customer "+models.Quote(key.SourceCustomerID)+" on account "+models.Quote(key.SourceAccountID)), n.Error
-		}
-		c, problems := models.ApplyCardPatch(&old, p)
-		if len(problems) > 0 {
-			return problems, nil
-		}
-		out = c
-		if c.SameAttributes(&old) {
-			return nil, nil
-		}
-		c.UpdatedAt = now()
-		return nil, tx.Save(c).Error
-	})
-	if err != nil || len(problems) > 0 {
-		return nil, problems, err
+		return s.accountVisible(q, "cards.source_account_id", scope)
 	}
-	return out, nil, nil
+	apply := func(old *models.Card) (*models.Card, []models.UserError) { return models.ApplyCardPatch(old, p) }
+	missing := notFound("last4", "card "+models.Quote(key.Last4)+" of customer "+models.Quote(key.SourceCustomerID)+
+		" on account "+models.Quote(key.SourceAccountID))
+	return update(s, ctx, find, missing, apply, (*models.Card).SameAttributes, cardTimes, nil)
 }
 
 // DeleteCustomer removes a customer and the cards it holds. Each account it held goes too, with
