@@ -68,7 +68,7 @@ func forEachStoreWith(t *testing.T, tweak func(*config), fn func(t *testing.T, e
 
 // newEnv opens a fresh database: a temporary SQLite file, or a new schema in the PostgreSQL
 // database of TEST_DATABASE_URL, dropped when the test ends.
-func newEnv(t *testing.T, kind string, tweak func(*config)) *env {
+func newEnv(t testing.TB, kind string, tweak func(*config)) *env {
 	t.Helper()
 	e := &env{kind: kind, logs: &bytes.Buffer{}}
 	cfg, _, err := parseConfig("test", nil, io.Discard)
@@ -106,7 +106,7 @@ func newEnv(t *testing.T, kind string, tweak func(*config)) *env {
 }
 
 // pgSchemaURL creates a schema of its own for one test and returns base with its search_path.
-func pgSchemaURL(t *testing.T, base string) string {
+func pgSchemaURL(t testing.TB, base string) string {
 	t.Helper()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
