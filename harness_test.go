@@ -129,6 +129,7 @@ func pgSchemaURL(t testing.TB, base string) string {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	q.Set("application_name", schema) // tells this test's sessions in pg_stat_activity
 	u.RawQuery = q.Encode()
 	return u.String()
 }
@@ -163,13 +164,22 @@ func (e gqlError) code() string { s, _ := e.Extensions["code"].(string); return 
 // post sends a GraphQL request and decodes the answer, whatever it is.
 func (e *env) post(t *testing.T, query string, vars any) gqlResponse {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	out, err := e.send(query, vars)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return out
+}
+
+// send is post for any goroutine: it returns a failure instead of stopping the test.
+func (e *env) send(query string, vars any) (gqlResponse, error) {
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	if err != nil {
+		return gqlResponse{}, err
+	}
 	req, err := http.NewRequest(http.MethodPost, e.url+"/query", bytes.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return gqlResponse{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if e.token != "" {
@@ -177,17 +187,20 @@ func (e *env) post(t *testing.T, query string, vars any) gqlResponse {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return gqlResponse{}, err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return gqlResponse{}, err
+	}
 	var out gqlResponse
 	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("response is not JSON (status %d): %s", resp.StatusCode, raw)
+		return gqlResponse{}, fmt.Errorf("response is not JSON (status %d): %s", resp.StatusCode, raw)
 	}
 	out.status = resp.StatusCode
 	collectMessages(out.Errors)
-	return out
+	return out, nil
 }
 
 // query sends a request that must succeed and decodes its data into out.

@@ -40,8 +40,7 @@ var errRollback = errors.New("rollback")
 // touched, so updatedAt moves only on a real change. With any problem nothing is written,
 // unless opt.SkipInvalid, which writes the valid customers.
 func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.CustomerInput, opt IngestOptions) (*IngestResult, error) {
-	res := &IngestResult{Customers: []*models.Customer{}}
-	res.Summary = models.IngestSummary{Customers: &models.WriteCounts{}, Accounts: &models.WriteCounts{}, Cards: &models.WriteCounts{}, DryRun: opt.DryRun}
+	res := &IngestResult{Customers: []*models.Customer{}, Summary: emptySummary(opt.DryRun)}
 	if len(in) > s.cfg.MaxBatch {
 		res.Problems = []models.UserError{{Path: "customers", Code: models.UserErrorCodeLimitExceeded,
 			Message: fmt.Sprintf("a batch may hold at most %d customers, got %d", s.cfg.MaxBatch, len(in))}}
@@ -49,43 +48,76 @@ func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.Cus
 	}
 	problems, invalid := models.ValidateCustomers(in)
 
-	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+	// The transaction may run more than once (see transact): everything it decides is
+	// recomputed from the validation's outcome on each run.
+	var written *IngestResult
+	err := s.transact(ctx, func(tx *gorm.DB) error {
+		run := &IngestResult{Customers: []*models.Customer{}, Summary: emptySummary(opt.DryRun)}
+		bad := slices.Clone(invalid)
+		if err := s.lock(tx, ingestKeys(in)); err != nil {
+			return err
+		}
 		existing, err := customersByIDs(tx, s.dialect, inputIDs(in))
 		if err != nil {
 			return err
 		}
-		problems = append(problems, forbiddenCustomers(scope, in, existing, invalid)...)
-		sortByCustomer(problems)
-		res.Problems = problems
+		run.Problems = append(slices.Clone(problems), forbiddenCustomers(scope, in, existing, bad)...)
+		sortByCustomer(run.Problems)
+		written = run
 		skipped := 0
-		for _, bad := range invalid {
-			if bad {
+		for _, b := range bad {
+			if b {
 				skipped++
 			}
 		}
 		if skipped > 0 && !opt.SkipInvalid {
 			return errRollback
 		}
-		res.Summary.SkippedCustomers = skipped
-		rows := models.BuildRows(in, func(i int) bool { return !invalid[i] })
-		w := &writer{tx: tx, d: s.dialect, now: time.Now().UTC().Truncate(time.Microsecond), sum: &res.Summary}
+		run.Summary.SkippedCustomers = skipped
+		rows := models.BuildRows(in, func(i int) bool { return !bad[i] })
+		w := &writer{tx: tx, d: s.dialect, now: time.Now().UTC().Truncate(time.Microsecond), sum: &run.Summary}
 		if err := w.write(rows, existing); err != nil {
 			return err
 		}
 		if opt.DryRun {
 			return errRollback
 		}
-		res.Customers = rows.Customers
+		run.Customers = rows.Customers
 		return nil
 	})
 	if err != nil && !errors.Is(err, errRollback) {
 		return nil, storeErr(ctx, err)
 	}
+	res = written
 	if errors.Is(err, errRollback) && !opt.DryRun {
 		// A rejected batch reports all zeros.
-		res.Summary = models.IngestSummary{Customers: &models.WriteCounts{}, Accounts: &models.WriteCounts{}, Cards: &models.WriteCounts{}}
+		res.Summary = emptySummary(false)
 	}
 	return res, nil
+}
+
+func emptySummary(dryRun bool) models.IngestSummary {
+	return models.IngestSummary{Customers: &models.WriteCounts{}, Accounts: &models.WriteCounts{}, Cards: &models.WriteCounts{}, DryRun: dryRun}
+}
+
+// ingestKeys are the keys an ingest reads and writes: its customers and their accounts (an
+// account's key covers its holder rows and cards).
+func ingestKeys(in []*models.CustomerInput) []string {
+	var keys []string
+	for _, c := range in {
+		if c == nil {
+			continue
+		}
+		if c.SourceCustomerID != nil {
+			keys = append(keys, customerKey(*c.SourceCustomerID))
+		}
+		for _, a := range c.Accounts {
+			if a != nil && a.SourceAccountID != nil {
+				keys = append(keys, accountKey(*a.SourceAccountID))
+			}
+		}
+	}
+	return keys
 }
 
 func inputIDs(in []*models.CustomerInput) []string {
@@ -184,35 +216,40 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 		return err
 	}
 	storedAccounts := index(stored, func(a *models.Account) string { return a.SourceAccountID })
+	storedHolders, err := holdersOf(w.tx, w.d, accountIDs)
+	if err != nil {
+		return err
+	}
+	var storedCards []*models.Card
+	if err := w.tx.Table("cards").Where(w.d.in("source_account_id", accountIDs)).Find(&storedCards).Error; err != nil {
+		return err
+	}
+	stray := strayCards(storedCards, rows.Accounts)
+
+	// An account is compared with both its row and its holder rows, so a stored state in which
+	// the two disagree (or a card's holder does not hold its account) is repaired by sending
+	// the account again.
 	var accounts, holderChanged []*models.Account
-	var dropped []models.AccountHolder // holders an account no longer lists
 	for _, a := range rows.Accounts {
 		old := storedAccounts[a.SourceAccountID]
-		if !stamp(w.now, w.sum.Accounts, a, old, (*models.Account).SameAttributes, accountTimes) {
-			continue
-		}
-		switch {
-		case old == nil:
+		holdersDiffer := !slices.Equal(storedHolders[a.SourceAccountID], a.SourceCustomerIDs)
+		same := func(x, y *models.Account) bool { return !holdersDiffer && x.SameAttributes(y) }
+		if holdersDiffer || stray[a.SourceAccountID] {
 			holderChanged = append(holderChanged, a)
-		case !slices.Equal(old.SourceCustomerIDs, a.SourceCustomerIDs):
-			holderChanged = append(holderChanged, a)
-			dropped = append(dropped, removedHolders(a.SourceAccountID, old.SourceCustomerIDs, a.SourceCustomerIDs)...)
 		}
-		accounts = append(accounts, a)
+		if stamp(w.now, w.sum.Accounts, a, old, same, accountTimes) {
+			accounts = append(accounts, a)
+		}
 	}
 	if err := upsertRows(w.tx, accounts, []string{"source_account_id"}); err != nil {
 		return err
 	}
-	deleted, err := replaceHolders(w.tx, w.d, holderChanged, dropped)
+	deleted, err := replaceHolders(w.tx, w.d, holderChanged)
 	if err != nil {
 		return err
 	}
 	w.sum.Cards.Deleted += deleted
 
-	var storedCards []*models.Card
-	if err := w.tx.Table("cards").Where(w.d.in("source_account_id", accountIDs)).Find(&storedCards).Error; err != nil {
-		return err
-	}
 	cardsByKey := index(storedCards, (*models.Card).Key)
 	var cards []*models.Card
 	for _, c := range rows.Cards {
@@ -221,6 +258,40 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 		}
 	}
 	return upsertRows(w.tx, cards, []string{"source_account_id", "source_customer_id", "last4"})
+}
+
+// holdersOf reads the holder rows of the given accounts, each account's holders in position
+// order.
+func holdersOf(tx *gorm.DB, d dialect, accountIDs []string) (map[string][]string, error) {
+	out := make(map[string][]string, len(accountIDs))
+	if len(accountIDs) == 0 {
+		return out, nil
+	}
+	var rows []models.AccountHolder
+	err := tx.Table("account_holders").Where(d.in("source_account_id", accountIDs)).
+		Order("source_account_id, position").Find(&rows).Error
+	for _, h := range rows {
+		out[h.SourceAccountID] = append(out[h.SourceAccountID], h.SourceCustomerID)
+	}
+	return out, err
+}
+
+// strayCards tells which of the accounts hold a stored card whose holder the account's new
+// holder list does not name.
+func strayCards(stored []*models.Card, accounts []*models.Account) map[string]bool {
+	holders := make(map[models.CardKey]bool) // account and customer only
+	for _, a := range accounts {
+		for _, h := range a.SourceCustomerIDs {
+			holders[models.CardKey{SourceAccountID: a.SourceAccountID, SourceCustomerID: h}] = true
+		}
+	}
+	out := map[string]bool{}
+	for _, c := range stored {
+		if !holders[models.CardKey{SourceAccountID: c.SourceAccountID, SourceCustomerID: c.SourceCustomerID}] {
+			out[c.SourceAccountID] = true
+		}
+	}
+	return out
 }
 
 // stamp compares a row with its stored version (nil when the row is new): it counts the row,
@@ -280,27 +351,10 @@ func upsertRows[T any](tx *gorm.DB, rows []*T, key []string) error {
 		CreateInBatches(rows, insertChunk).Error
 }
 
-func removedHolders(account string, before, after []string) []models.AccountHolder {
-	var out []models.AccountHolder
-	for _, h := range before {
-		found := false
-		for _, k := range after {
-			if h == k {
-				found = true
-				break
-			}
-		}
-		if !found {
-			out = append(out, models.AccountHolder{SourceAccountID: account, SourceCustomerID: h})
-		}
-	}
-	return out
-}
-
 // replaceHolders rewrites the holder rows of the given accounts from their SourceCustomerIDs
-// and removes the cards of holders an account no longer lists (a card's holder must hold its
-// account).
-func replaceHolders(tx *gorm.DB, d dialect, accounts []*models.Account, dropped []models.AccountHolder) (cardsDeleted int, err error) {
+// and removes their cards whose holder no longer holds the account (a card's holder must hold
+// its account). It returns how many cards went.
+func replaceHolders(tx *gorm.DB, d dialect, accounts []*models.Account) (cardsDeleted int, err error) {
 	if len(accounts) == 0 {
 		return 0, nil
 	}
@@ -318,13 +372,8 @@ func replaceHolders(tx *gorm.DB, d dialect, accounts []*models.Account, dropped 
 	if err := tx.CreateInBatches(holders, insertChunk).Error; err != nil {
 		return 0, err
 	}
-	if len(dropped) == 0 {
-		return 0, nil
-	}
-	pairs := make([][]any, len(dropped))
-	for i, h := range dropped {
-		pairs[i] = []any{h.SourceAccountID, h.SourceCustomerID}
-	}
-	res := tx.Where(tupleIn([]string{"source_account_id", "source_customer_id"}, pairs)).Delete(&models.Card{})
+	in := d.in("cards.source_account_id", ids)
+	res := tx.Where(in).Where("NOT EXISTS (SELECT 1 FROM account_holders h WHERE h.source_account_id = cards.source_account_id" +
+		" AND h.source_customer_id = cards.source_customer_id)").Delete(&models.Card{})
 	return int(res.RowsAffected), res.Error
 }

@@ -20,9 +20,10 @@ func notFound(path, what string) []models.UserError {
 
 // mutate runs fn in one transaction and sorts its outcome: user errors roll back and are
 // returned as such; other failures become coded store errors.
+// fn may run more than once (see transact) and must not keep state between runs.
 func (s *Store) mutate(ctx context.Context, fn func(tx *gorm.DB) ([]models.UserError, error)) ([]models.UserError, error) {
 	var problems []models.UserError
-	err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transact(ctx, func(tx *gorm.DB) error {
 		var err error
 		problems, err = fn(tx)
 		if err == nil && len(problems) > 0 {
@@ -38,14 +39,20 @@ func (s *Store) mutate(ctx context.Context, fn func(tx *gorm.DB) ([]models.UserE
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-// update is the shape of every partial update, inside one transaction: find the visible row
-// (NOT_FOUND when there is none), apply the patch (its problems stop it), and save the row only
-// if it changed, moving updatedAt; after, if set, runs once a changed row is saved.
-func update[T any](s *Store, ctx context.Context, find func(tx *gorm.DB) *gorm.DB, missing []models.UserError,
+// update is the shape of every partial update, inside one transaction: lock the row's key, find
+// the visible row (NOT_FOUND when there is none), apply the patch (its problems stop it), and
+// save the row only if it changed, moving updatedAt. repair, if set, runs on every applied
+// patch, changed row or not, and reports whether it had to mend stored state that disagreed
+// with the row (which then counts as a change).
+func update[T any](s *Store, ctx context.Context, key string, find func(tx *gorm.DB) *gorm.DB, missing []models.UserError,
 	apply func(old *T) (*T, []models.UserError), same func(a, b *T) bool, times func(*T) (created, updated *time.Time),
-	after func(tx *gorm.DB, old, row *T) error) (*T, []models.UserError, error) {
+	repair func(tx *gorm.DB, row *T) (bool, error)) (*T, []models.UserError, error) {
 	var out *T
 	problems, err := s.mutate(ctx, func(tx *gorm.DB) ([]models.UserError, error) {
+		out = nil
+		if err := s.lock(tx, []string{key}); err != nil {
+			return nil, err
+		}
 		var old T
 		if n := find(tx).Limit(1).Find(&old); n.Error != nil || n.RowsAffected == 0 {
 			return missing, n.Error
@@ -54,16 +61,21 @@ func update[T any](s *Store, ctx context.Context, find func(tx *gorm.DB) *gorm.D
 		if len(problems) > 0 {
 			return problems, nil
 		}
+		changed := !same(row, &old)
+		if repair != nil {
+			mended, err := repair(tx, row)
+			if err != nil {
+				return nil, err
+			}
+			changed = changed || mended
+		}
 		out = row
-		if same(row, &old) {
+		if !changed {
 			return nil, nil
 		}
 		_, updated := times(row)
 		*updated = now()
-		if err := tx.Save(row).Error; err != nil || after == nil {
-			return nil, err
-		}
-		return nil, after(tx, &old, row)
+		return nil, tx.Save(row).Error
 	})
 	if err != nil || len(problems) > 0 {
 		return nil, problems, err
@@ -85,7 +97,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, scope models.Scope, id strin
 		}
 		return c, problems
 	}
-	return update(s, ctx, find, notFound("sourceCustomerId", "customer "+models.Quote(id)), apply,
+	return update(s, ctx, customerKey(id), find, notFound("sourceCustomerId", "customer "+models.Quote(id)), apply,
 		(*models.Customer).SameAttributes, customerTimes, nil)
 }
 
@@ -98,15 +110,30 @@ func (s *Store) UpdateAccount(ctx context.Context, scope models.Scope, id string
 	apply := func(old *models.Account) (*models.Account, []models.UserError) {
 		return models.ApplyAccountPatch(old, p)
 	}
-	holders := func(tx *gorm.DB, old, a *models.Account) error {
-		if slices.Equal(old.SourceCustomerIDs, a.SourceCustomerIDs) {
-			return nil
-		}
-		_, err := replaceHolders(tx, s.dialect, []*models.Account{a}, removedHolders(id, old.SourceCustomerIDs, a.SourceCustomerIDs))
-		return err
+	return update(s, ctx, accountKey(id), find, notFound("sourceAccountId", "account "+models.Quote(id)), apply,
+		(*models.Account).SameAttributes, accountTimes, s.repairHolders)
+}
+
+// repairHolders makes an account's holder rows and cards agree with its holder list: rows are
+// rewritten when they differ from it, and cards of holders it does not list are removed. It
+// reports whether anything had to change.
+func (s *Store) repairHolders(tx *gorm.DB, a *models.Account) (bool, error) {
+	ids := []string{a.SourceAccountID}
+	holders, err := holdersOf(tx, s.dialect, ids)
+	if err != nil {
+		return false, err
 	}
-	return update(s, ctx, find, notFound("sourceAccountId", "account "+models.Quote(id)), apply,
-		(*models.Account).SameAttributes, accountTimes, holders)
+	var cards []*models.Card
+	if err := tx.Table("cards").Select("source_account_id, source_customer_id").Where("source_account_id = ?", a.SourceAccountID).
+		Find(&cards).Error; err != nil {
+		return false, err
+	}
+	accounts := []*models.Account{a}
+	if slices.Equal(holders[a.SourceAccountID], a.SourceCustomerIDs) && len(strayCards(cards, accounts)) == 0 {
+		return false, nil
+	}
+	_, err = replaceHolders(tx, s.dialect, accounts)
+	return true, err
 }
 
 // UpdateCard changes the fields a patch names.
@@ -119,7 +146,7 @@ func (s *Store) UpdateCard(ctx context.Context, scope models.Scope, key models.C
 	apply := func(old *models.Card) (*models.Card, []models.UserError) { return models.ApplyCardPatch(old, p) }
 	missing := notFound("last4", "card "+models.Quote(key.Last4)+" of customer "+models.Quote(key.SourceCustomerID)+
 		" on account "+models.Quote(key.SourceAccountID))
-	return update(s, ctx, find, missing, apply, (*models.Card).SameAttributes, cardTimes, nil)
+	return update(s, ctx, accountKey(key.SourceAccountID), find, missing, apply, (*models.Card).SameAttributes, cardTimes, nil)
 }
 
 // DeleteCustomer removes a customer and the cards it holds. Each account it held goes too, with
@@ -127,14 +154,18 @@ func (s *Store) UpdateCard(ctx context.Context, scope models.Scope, key models.C
 // as it is (its sourceCustomerIds still name the deleted customer).
 func (s *Store) DeleteCustomer(ctx context.Context, scope models.Scope, id string) (string, []models.UserError, error) {
 	problems, err := s.mutate(ctx, func(tx *gorm.DB) ([]models.UserError, error) {
+		held, err := s.lockCustomerAndAccounts(tx, id)
+		if err != nil {
+			return nil, err
+		}
 		var c models.Customer
 		q := s.customerVisible(tx.Table("customers").Where("customers.source_customer_id = ?", id), "customers", scope)
 		if n := q.Limit(1).Find(&c); n.Error != nil || n.RowsAffected == 0 {
 			return notFound("sourceCustomerId", "customer "+models.Quote(id)), n.Error
 		}
 		var orphaned []string
-		err := tx.Table("account_holders AS h").Select("h.source_account_id").
-			Where("h.source_customer_id = ?", id).
+		err = tx.Table("account_holders AS h").Select("h.source_account_id").
+			Where("h.source_customer_id = ?", id).Where(s.dialect.in("h.source_account_id", held)).
 			Where("NOT EXISTS (SELECT 1 FROM account_holders o JOIN customers oc ON oc.source_customer_id = o.source_customer_id" +
 				" WHERE o.source_account_id = h.source_account_id AND o.source_customer_id <> h.source_customer_id)").
 			Scan(&orphaned).Error
@@ -157,4 +188,40 @@ func (s *Store) DeleteCustomer(ctx context.Context, scope models.Scope, id strin
 		return "", problems, err
 	}
 	return models.CustomerNodeID(id), nil, nil
+}
+
+// lockCustomerAndAccounts locks a customer and the accounts it holds, and returns those
+// accounts. The accounts are found first without a lock so that all the keys are taken in one
+// step, in the global order; holders are added to an account only under that account's lock,
+// so a second look after locking finds any account that gained the customer meanwhile, which is
+// then locked too (the one case where a deadlock, and so a retry, is possible).
+func (s *Store) lockCustomerAndAccounts(tx *gorm.DB, id string) ([]string, error) {
+	held := func() ([]string, error) {
+		var ids []string
+		err := tx.Table("account_holders").Where("source_customer_id = ?", id).Order("source_account_id").
+			Pluck("source_account_id", &ids).Error
+		return ids, err
+	}
+	before, err := held()
+	if err != nil {
+		return nil, err
+	}
+	keys := []string{customerKey(id)}
+	for _, a := range before {
+		keys = append(keys, accountKey(a))
+	}
+	if err := s.lock(tx, keys); err != nil || s.dialect != dialectPostgres {
+		return before, err
+	}
+	after, err := held()
+	if err != nil {
+		return nil, err
+	}
+	var more []string
+	for _, a := range after {
+		if _, found := slices.BinarySearch(before, a); !found {
+			more = append(more, accountKey(a))
+		}
+	}
+	return after, s.lock(tx, more)
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -53,6 +54,7 @@ type Store struct {
 	sqlDB   *sql.DB
 	dialect dialect
 	cfg     Config
+	retries atomic.Uint64 // write transactions run again after a deadlock or serialization failure
 }
 
 // Open connects to the database of cfg and migrates its schema.
