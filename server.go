@@ -500,8 +500,7 @@ const ingestMutation = `mutation Ingest($customers: [CustomerInput!]!, $options:
 // access to every organization.
 func ingester(store *db.Store, cfg *config, log *slog.Logger) feed.IngestFunc {
 	exec := graph.NewExecutor(cfg.graphOptions(store, log))
-	skipInvalid := cfg.skipInvalid
-	return func(ctx context.Context, customers []json.RawMessage) (*feed.BatchResult, error) {
+	return func(ctx context.Context, customers []json.RawMessage, opt feed.BatchOptions) (*feed.BatchResult, error) {
 		list := make([]any, 0, len(customers))
 		for _, raw := range customers {
 			d := json.NewDecoder(bytes.NewReader(raw))
@@ -513,7 +512,7 @@ func ingester(store *db.Store, cfg *config, log *slog.Logger) feed.IngestFunc {
 			list = append(list, v)
 		}
 		ctx = graph.WithCaller(ctx, graph.OpenCaller())
-		data, errs := exec.Run(ctx, ingestMutation, map[string]any{"customers": list, "options": map[string]any{"skipInvalid": skipInvalid}})
+		data, errs := exec.Run(ctx, ingestMutation, map[string]any{"customers": list, "options": map[string]any{"skipInvalid": opt.SkipInvalid, "dryRun": opt.DryRun}})
 		if len(errs) > 0 {
 			return requestProblems(errs)
 		}
@@ -535,7 +534,7 @@ func ingester(store *db.Store, cfg *config, log *slog.Logger) feed.IngestFunc {
 // offset) fails the whole batch, at the path the error names. A database failure stops the
 // load instead.
 func requestProblems(errs gqlerror.List) (*feed.BatchResult, error) {
-	res := &feed.BatchResult{}
+	res := &feed.BatchResult{Refused: true}
 	for _, e := range errs {
 		code, _ := e.Extensions["code"].(string)
 		if code == string(models.ErrServiceUnavailable) || code == string(models.ErrInternal) {
@@ -593,7 +592,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			r = f
 		}
 		start := time.Now()
-		totals, err := feed.Load(ctx, r, ingest, feed.Options{BatchSize: cfg.ingestBatch, Progress: stderr, Name: name})
+		totals, err := feed.Load(ctx, r, ingest, feed.Options{BatchSize: cfg.ingestBatch, Progress: stderr, Name: name, SkipInvalid: cfg.skipInvalid})
 		fmt.Fprintf(stdout, "%s (%.1fs):\n", name, time.Since(start).Seconds())
 		if totals != nil {
 			totals.WriteSummary(stdout)
@@ -630,9 +629,8 @@ func fillDemo(ctx context.Context, store *db.Store, cfg *config, log *slog.Logge
 		}
 		pw.Close()
 	}()
-	demo := *cfg
-	demo.skipInvalid = false // the portfolio is valid; a problem in it must show
-	totals, err := feed.Load(ctx, pr, ingester(store, &demo, log), feed.Options{BatchSize: 500, Name: "demo"})
+	// The portfolio is valid: a problem in it must show, so nothing is skipped.
+	totals, err := feed.Load(ctx, pr, ingester(store, cfg, log), feed.Options{BatchSize: 500, Name: "demo"})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

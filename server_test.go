@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -122,8 +123,8 @@ func TestIngestCommand(t *testing.T) {
 		t.Errorf("stored customers: got %d, want 4", n)
 	}
 
-	// -skip-invalid loads C2 from the rejected batch and lists C3; a value of the wrong type
-	// (an unknown enum) rejects its batch, names the field, and the load goes on.
+	// -skip-invalid loads C2 from the rejected batch and lists C3; a customer with a value of the
+	// wrong type (an unknown enum) is skipped too, with the field named, and C4 beside it loads.
 	nd.WriteString(string(must(json.Marshal(with(customer("C5", "O1"), "targetingIndicator", "CONTROL")))) + "\n")
 	nd.WriteString(string(must(json.Marshal(customer("C6", "O1")))) + "\n")
 	if err := os.WriteFile(file, nd.Bytes(), 0o644); err != nil {
@@ -133,12 +134,78 @@ func TestIngestCommand(t *testing.T) {
 	code = run(context.Background(), []string{"ingest", "-database-url", dbPath, "-batch", "2", "-skip-invalid", file}, &stdout, &stderr)
 	out := stdout.String()
 	if code != 1 || !strings.Contains(out, "customers[3].country INVALID_VALUE") || !strings.Contains(out, "customers[5].targetingIndicator") ||
-		!strings.Contains(out, "1 batches rejected, 1 customers skipped") {
+		!strings.Contains(out, "0 batches rejected, 2 customers skipped") {
 		t.Errorf("exit %d, summary:\n%s\n%s", code, out, stderr.String())
 	}
-	// C0-C4 without C3, C6, and the reference example's customer
+	// C0-C6 without C3 and C5, and the reference example's customer
 	if n := e.customerCount(t); n != 6 {
 		t.Errorf("stored customers: got %d, want 6", n)
+	}
+	// Progress, when standard error is not a terminal, is plain lines; the last one says the
+	// whole file was read.
+	if !strings.Contains(stderr.String(), "7 customers, 4 batches (0 rejected)") ||
+		!strings.Contains(stderr.String(), "100% of "+strconv.Itoa(nd.Len())+" bytes") {
+		t.Errorf("progress lines:\n%s", stderr.String())
+	}
+}
+
+// Without -skip-invalid, a batch with a customer whose values the schema's types refuse is
+// rejected, and every problem of the batch is listed at its customer: each type error (an
+// unknown enum, a date without an offset) and the other customers' rule violations.
+func TestIngestCommandListsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	dbPath := filepath.Join(dir, "cli.db")
+	var nd bytes.Buffer
+	for _, c := range []obj{
+		customer("C0", "O1"),
+		with(customer("C1", "O1"), "targetingIndicator", "CONTROL"),
+		with(customer("C2", "O1"), "country", "ZZ"),
+		with(customer("C3", "O1"), "enrollmentStartDate", "2023-01-01T08:00:00"),
+		customer("C4", "O1"),
+	} {
+		nd.Write(must(json.Marshal(c)))
+		nd.WriteString("\n")
+	}
+	file := filepath.Join(dir, "customers.ndjson")
+	if err := os.WriteFile(file, nd.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"ingest", "-database-url", dbPath, file}, &stdout, &stderr)
+	out := stdout.String()
+	for _, want := range []string{"customers[1].targetingIndicator", "customers[2].country INVALID_VALUE", "customers[3].enrollmentStartDate",
+		"1 batches rejected", "3 problems"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if n := newEnv(t, "sqlite", func(c *config) { c.databaseURL = dbPath }).customerCount(t); n != 0 {
+		t.Errorf("a rejected batch wrote %d customers", n)
+	}
+}
+
+// A JSON syntax error stops the load and says where it is in the file: line, column, byte.
+func TestIngestCommandSyntaxErrorPosition(t *testing.T) {
+	dir := t.TempDir()
+	good := string(must(json.Marshal(customer("C0", "O1"))))
+	for name, c := range map[string]struct{ text, want string }{
+		"ndjson":   {good + "\n" + good + "\n{\"sourceCustomerId\": }\n", "line 3, column 22"},
+		"document": {"{\"customers\": [\n  " + good + ",\n  {\"sourceCustomerId\": \"C1\",\n   \"country\" \"US\"}]}", "line 4, column 14"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(dir, name+".json")
+			if err := os.WriteFile(file, []byte(c.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"ingest", "-database-url", filepath.Join(dir, name+".db"), file}, &stdout, &stderr)
+			if code != 1 || !strings.Contains(stderr.String(), c.want) {
+				t.Errorf("exit %d, want 1 and %q in:\n%s", code, c.want, stderr.String())
+			}
+		})
 	}
 }
 

@@ -141,7 +141,7 @@ func TestLoad(t *testing.T) {
 		fmt.Fprintf(&in, "{\"n\": %d}\n", i)
 	}
 	var sizes []int
-	ingest := func(ctx context.Context, batch []json.RawMessage) (*BatchResult, error) {
+	ingest := func(ctx context.Context, batch []json.RawMessage, _ BatchOptions) (*BatchResult, error) {
 		sizes = append(sizes, len(batch))
 		if len(sizes) == 2 {
 			return &BatchResult{Problems: []Problem{{Path: "customers[3].country", Code: "INVALID_VALUE", Message: "as at customers[1]"}, {Path: "customers", Code: "LIMIT_EXCEEDED", Message: "x"}}}, nil
@@ -173,7 +173,7 @@ func TestLoad(t *testing.T) {
 
 // A batch whose invalid customers were skipped is not rejected; its problems are still listed.
 func TestLoadSkipped(t *testing.T) {
-	tot, err := Load(context.Background(), strings.NewReader("{}\n{}\n"), func(context.Context, []json.RawMessage) (*BatchResult, error) {
+	tot, err := Load(context.Background(), strings.NewReader("{}\n{}\n"), func(context.Context, []json.RawMessage, BatchOptions) (*BatchResult, error) {
 		return &BatchResult{Summary: models.IngestSummary{SkippedCustomers: 1, Customers: &models.WriteCounts{Created: 1}},
 			Problems: []Problem{{Path: "customers[1].country", Code: "INVALID_VALUE", Message: "x"}}}, nil
 	}, Options{})
@@ -185,7 +185,7 @@ func TestLoadSkipped(t *testing.T) {
 // A failing ingest stops the load with the position of the batch.
 func TestLoadStopsOnIngestFailure(t *testing.T) {
 	in := strings.Repeat("{}\n", 5)
-	_, err := Load(context.Background(), strings.NewReader(in), func(context.Context, []json.RawMessage) (*BatchResult, error) {
+	_, err := Load(context.Background(), strings.NewReader(in), func(context.Context, []json.RawMessage, BatchOptions) (*BatchResult, error) {
 		return nil, errors.New("database unavailable")
 	}, Options{BatchSize: 2})
 	if err == nil || !strings.Contains(err.Error(), "customers 0-1: database unavailable") {

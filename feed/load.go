@@ -6,10 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
+	"sort"
 	"strconv"
-	"time"
 
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
@@ -29,13 +28,21 @@ func (p Problem) String() string { return p.Path + " " + p.Code + ": " + p.Messa
 type BatchResult struct {
 	Summary  models.IngestSummary
 	Problems []Problem
+	Refused  bool
 }
 
 func (r *BatchResult) rejected() bool { return len(r.Problems) > 0 && r.Summary.SkippedCustomers == 0 }
 
+// BatchOptions are the ingest options of one batch.
+type BatchOptions struct {
+	SkipInvalid, DryRun bool
+}
+
 // IngestFunc ingests one batch of raw customers. An error means the load cannot go on (the
-// database is down); a batch the rules reject is a result with problems.
-type IngestFunc func(ctx context.Context, customers []json.RawMessage) (*BatchResult, error)
+// database is down); a batch the rules reject is a result with problems, and a batch refused
+// as a whole for values the schema's types cannot take (an unknown enum value, a date without
+// an offset) is a result with Refused set and the first such problem.
+type IngestFunc func(ctx context.Context, customers []json.RawMessage, opt BatchOptions) (*BatchResult, error)
 
 // Options tune a load.
 type Options struct {
@@ -47,6 +54,9 @@ type Options struct {
 	Name string
 	// MaxProblems bounds how many problems are kept (default 10,000); all are counted.
 	MaxProblems int
+	// SkipInvalid loads the valid customers of each batch and lists the others, instead of
+	// rejecting a batch with any problem.
+	SkipInvalid bool
 }
 
 // Totals add up a load.
@@ -83,18 +93,19 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 		opt.MaxProblems = 10000
 	}
 	t := &Totals{}
-	rd, err := NewReader(r)
+	counted := &countingReader{r: r}
+	rd, err := NewReader(counted)
 	if err != nil {
-		return t, err
+		return t, atPosition(r, rd, err)
 	}
-	prog := newProgress(opt.Progress, opt.Name)
-	defer prog.finish(t)
+	prog := newProgress(opt.Progress, opt.Name, size(r))
+	defer prog.finish(t, counted)
 	batch := make([]json.RawMessage, 0, opt.BatchSize)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		res, err := ingest(ctx, batch)
+		res, err := ingestBatch(ctx, ingest, batch, opt.SkipInvalid)
 		if err != nil {
 			return fmt.Errorf("customers %d-%d: %w", t.Read-len(batch), t.Read-1, err)
 		}
@@ -112,7 +123,7 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 			}
 		}
 		batch = batch[:0]
-		prog.update(t)
+		prog.update(t, counted.n)
 		return nil
 	}
 	for {
@@ -127,7 +138,7 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 			if ferr := flush(); ferr != nil {
 				return t, ferr
 			}
-			return t, err
+			return t, atPosition(r, rd, err)
 		}
 		batch = append(batch, raw)
 		t.Read++
@@ -179,39 +190,78 @@ func (t *Totals) WriteSummary(w io.Writer) {
 	}
 }
 
-// progress shows a running count on a terminal, at most a few times a second.
-type progress struct {
-	w     io.Writer
-	name  string
-	start time.Time
-	last  time.Time
+// ingestBatch ingests one batch. When the batch is refused as a whole for a value the schema's
+// types cannot take, each customer is tried alone (a dry run) to find every customer with
+// such a value; the others then load (skipInvalid) or are checked for their own problems, so
+// every problem of the batch is listed, each at its customer.
+func ingestBatch(ctx context.Context, ingest IngestFunc, batch []json.RawMessage, skipInvalid bool) (*BatchResult, error) {
+	res, err := ingest(ctx, batch, BatchOptions{SkipInvalid: skipInvalid})
+	if err != nil || !res.Refused {
+		return res, err
+	}
+	var problems []Problem
+	var rest []json.RawMessage
+	var restIndex []int
+	for i, c := range batch {
+		one, err := ingest(ctx, batch[i:i+1], BatchOptions{DryRun: true})
+		if err != nil {
+			return nil, err
+		}
+		if !one.Refused {
+			rest, restIndex = append(rest, c), append(restIndex, i)
+			continue
+		}
+		for _, p := range one.Problems {
+			problems = append(problems, reindex(p, []int{i}))
+		}
+	}
+	out := &BatchResult{Summary: emptySummary()}
+	if len(rest) > 0 {
+		// Without skipInvalid the batch is rejected anyway: a dry run lists the others' problems.
+		again, err := ingest(ctx, rest, BatchOptions{SkipInvalid: skipInvalid, DryRun: !skipInvalid})
+		if err != nil {
+			return nil, err
+		}
+		if skipInvalid && !again.Refused {
+			out.Summary = again.Summary
+		}
+		for _, p := range again.Problems {
+			problems = append(problems, reindex(p, restIndex))
+		}
+	}
+	if skipInvalid {
+		out.Summary.SkippedCustomers += len(batch) - len(rest)
+	}
+	sort.SliceStable(problems, func(i, j int) bool { return customerIndex(problems[i].Path) < customerIndex(problems[j].Path) })
+	out.Problems = problems
+	return out, nil
 }
 
-func newProgress(w io.Writer, name string) *progress {
-	f, ok := w.(*os.File)
-	if !ok {
-		return nil
-	}
-	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return nil
-	}
-	return &progress{w: w, name: name, start: time.Now()}
+func emptySummary() models.IngestSummary {
+	return models.IngestSummary{Customers: &models.WriteCounts{}, Accounts: &models.WriteCounts{}, Cards: &models.WriteCounts{}}
 }
 
-func (p *progress) update(t *Totals) {
-	if p == nil || time.Since(p.last) < 200*time.Millisecond {
-		return
+// reindex turns a problem of a sub-batch into one of the batch: customers[k] becomes
+// customers[index[k]], in the path and in the message.
+func reindex(p Problem, index []int) Problem {
+	re := func(s string) string {
+		return batchIndex.ReplaceAllStringFunc(s, func(m string) string {
+			k, err := strconv.Atoi(m[len("customers[") : len(m)-1])
+			if err != nil || k >= len(index) {
+				return m
+			}
+			return "customers[" + strconv.Itoa(index[k]) + "]"
+		})
 	}
-	p.last = time.Now()
-	rate := float64(t.Read) / max(time.Since(p.start).Seconds(), 1e-3)
-	fmt.Fprintf(p.w, "\r%s: %d customers, %d batches, %d rejected (%.0f/s)   ", p.name, t.Read, t.Batches, t.RejectedBatches, rate)
+	p.Path, p.Message = re(p.Path), re(p.Message)
+	return p
 }
 
-func (p *progress) finish(t *Totals) {
-	if p == nil {
-		return
+func customerIndex(path string) int {
+	m := batchIndex.FindStringSubmatch(path)
+	if m == nil {
+		return -1
 	}
-	p.last = time.Time{}
-	p.update(t)
-	fmt.Fprintln(p.w)
+	n, _ := strconv.Atoi(m[1])
+	return n
 }

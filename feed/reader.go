@@ -21,6 +21,11 @@ type Reader struct {
 	doc  bool // inside the "customers" array of a document
 	done bool
 	n    int
+	// skipped is the bytes passed over before the decoder's input (a byte order mark), which
+	// positions in the decoder's errors do not count.
+	skipped int64
+	// start is where in the input the value being read began (or the last one did).
+	start int64
 }
 
 // NewReader reads a {"customers": [...]} document or NDJSON (also a bare JSON array of
@@ -31,11 +36,12 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, err
 	}
+	rd := &Reader{dec: json.NewDecoder(br)}
 	if bytes.HasPrefix(head, []byte("\ufeff")) {
 		_, _ = br.Discard(3) // a byte order mark some tools write
 		head = head[3:]
+		rd.skipped = 3
 	}
-	rd := &Reader{dec: json.NewDecoder(br)}
 	rd.dec.UseNumber()
 	switch kind(head) {
 	case "empty":
@@ -122,6 +128,7 @@ func (r *Reader) Next() (json.RawMessage, error) {
 		r.done = true
 		return nil, io.EOF // the rest of the document is not needed
 	}
+	r.start = r.skipped + r.dec.InputOffset()
 	var raw json.RawMessage
 	if err := r.dec.Decode(&raw); err != nil {
 		if errors.Is(err, io.EOF) && !r.doc {
