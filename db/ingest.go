@@ -88,10 +88,12 @@ func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.Cus
 	return res, nil
 }
 
+// inputIDs are the batch's customer ids that could be stored; the others are reported by
+// validation, and text such as NUL cannot even be compared in PostgreSQL.
 func inputIDs(in []*models.CustomerInput) []string {
 	ids := make([]string, 0, len(in))
 	for _, c := range in {
-		if c != nil && c.SourceCustomerID != nil {
+		if c != nil && c.SourceCustomerID != nil && models.ValidID(*c.SourceCustomerID) {
 			ids = append(ids, *c.SourceCustomerID)
 		}
 	}
