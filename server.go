@@ -64,6 +64,7 @@ type config struct {
 	maxTokens        int
 	maxDepth         int
 	maxComplexity    int
+	maxFilterValues  int
 	ingestBatch      int
 	skipInvalid      bool
 	auth             auth.Config
@@ -126,6 +127,7 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.IntVar(&c.maxTokens, "max-query-tokens", envInt("MAX_QUERY_TOKENS", 10000), "most lexical tokens in a query document (env MAX_QUERY_TOKENS)")
 	fs.IntVar(&c.maxDepth, "max-query-depth", envInt("MAX_QUERY_DEPTH", 12), "deepest selection nesting (env MAX_QUERY_DEPTH)")
 	fs.IntVar(&c.maxComplexity, "max-complexity", envInt("MAX_COMPLEXITY", 20000), "highest estimated query cost; a connection costs its page size times its selection (env MAX_COMPLEXITY)")
+	fs.IntVar(&c.maxFilterValues, "max-filter-values", envInt("MAX_FILTER_VALUES", 1000), "most values in one list of an argument, such as a filter field (env MAX_FILTER_VALUES); nodes(ids) takes at most max-page-size")
 	fs.IntVar(&c.maxIngestBatch, "max-ingest-batch", envInt("MAX_INGEST_BATCH", 1000), "most customers in one ingestCustomers call (env MAX_INGEST_BATCH)")
 	fs.IntVar(&c.ingestBatch, "batch", envInt("INGEST_BATCH", 500), "customers per batch of the ingest command (env INGEST_BATCH)")
 	fs.BoolVar(&c.skipInvalid, "skip-invalid", envBool("INGEST_SKIP_INVALID", false), "ingest command: load the valid customers of each batch and list the rest, instead of rejecting the batch (env INGEST_SKIP_INVALID)")
@@ -152,9 +154,10 @@ func (c *config) storeConfig(log *slog.Logger) db.Config {
 
 func (c *config) graphOptions(store *db.Store, log *slog.Logger) graph.Options {
 	return graph.Options{Store: store, Logger: log, Limits: graph.Limits{
-		MaxTokens:     c.maxTokens,
-		MaxDepth:      c.maxDepth,
-		MaxComplexity: c.maxComplexity,
+		MaxTokens:       c.maxTokens,
+		MaxDepth:        c.maxDepth,
+		MaxComplexity:   c.maxComplexity,
+		MaxFilterValues: c.maxFilterValues,
 	}}
 }
 

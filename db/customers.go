@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,16 +104,19 @@ func (s *Store) customerFilter(tx *gorm.DB, scope models.Scope, f *models.Custom
 		tx = tx.Where(s.dialect.in("customers.targeting_indicator", enumStrings(f.TargetingIndicators)))
 	}
 	if f.AlertOptInStatuses != nil {
-		// The set is stored as a JSON array of enum names, so each name appears quoted.
-		if len(f.AlertOptInStatuses) == 0 {
+		// The set is stored as a JSON array of enum names, so each name appears quoted. One
+		// condition per distinct value: however long the list, at most one per enum value.
+		var conds []string
+		var vars []any
+		for _, a := range models.AllAlertOptInStatus {
+			if slices.Contains(f.AlertOptInStatuses, a) {
+				conds = append(conds, "customers.alert_opt_in_status LIKE ?")
+				vars = append(vars, `%"`+string(a)+`"%`)
+			}
+		}
+		if len(conds) == 0 {
 			tx = tx.Where(nothing)
 		} else {
-			conds := make([]string, len(f.AlertOptInStatuses))
-			vars := make([]any, len(f.AlertOptInStatuses))
-			for i, a := range f.AlertOptInStatuses {
-				conds[i] = "customers.alert_opt_in_status LIKE ?"
-				vars[i] = `%"` + string(a) + `"%`
-			}
 			tx = tx.Where(clause.Expr{SQL: "(" + strings.Join(conds, " OR ") + ")", Vars: vars})
 		}
 	}

@@ -120,10 +120,12 @@ func ingestKeys(in []*models.CustomerInput) []string {
 	return keys
 }
 
+// inputIDs are the batch's customer ids that could be stored; the others are reported by
+// validation, and text such as NUL cannot even be compared in PostgreSQL.
 func inputIDs(in []*models.CustomerInput) []string {
 	ids := make([]string, 0, len(in))
 	for _, c := range in {
-		if c != nil && c.SourceCustomerID != nil {
+		if c != nil && c.SourceCustomerID != nil && models.ValidID(*c.SourceCustomerID) {
 			ids = append(ids, *c.SourceCustomerID)
 		}
 	}

@@ -57,6 +57,11 @@ func decodeCursor(s, order string, parts int) ([]string, error) {
 	if json.Unmarshal(raw, &c) != nil || c.Order != order || len(c.Key) != parts {
 		return nil, bad
 	}
+	for _, k := range c.Key {
+		if !models.ValidText(k) { // a forged cursor; NUL cannot even be compared in PostgreSQL
+			return nil, bad
+		}
+	}
 	return c.Key, nil
 }
 

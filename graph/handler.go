@@ -42,14 +42,14 @@ func (opt Options) limits() Limits {
 }
 
 // NewHandler builds the GraphQL endpoint: POST and GET (queries only) transports on top of
-// the executor.
+// the executor, behind the rewrite of invalid text (withValidText).
 func NewHandler(opt Options) http.Handler {
 	srv := handler.New(newSchema(opt))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	configure(srv, opt)
-	return srv
+	return withValidText(srv)
 }
 
 func newExecutor(opt Options) *executor.Executor {
@@ -68,8 +68,8 @@ type configurable interface {
 	AroundOperations(graphql.OperationMiddleware)
 }
 
-// configure adds the parsed query cache, the error presenter, panic recovery and
-// per-operation loaders.
+// configure adds the parsed query cache, the limits, the argument checks, the error
+// presenter, panic recovery and per-operation loaders.
 func configure(srv configurable, opt Options) {
 	log := opt.Logger
 	if log == nil {
@@ -79,6 +79,8 @@ func configure(srv configurable, opt Options) {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(limits.MaxTokens)
 	srv.Use(introspectionForAdmins{})
+	srv.Use(validDocument{})
+	srv.Use(argumentCheck{maxValues: limits.MaxFilterValues, maxIDs: limits.maxPage})
 	srv.Use(shapeLimit{maxDepth: limits.MaxDepth, maxFields: limits.MaxComplexity})
 	srv.Use(extension.FixedComplexityLimit(limits.MaxComplexity))
 	srv.SetErrorPresenter(errorPresenter(log))

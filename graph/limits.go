@@ -26,6 +26,10 @@ type Limits struct {
 	// defaultPage and maxPage are the store's connection page sizes (db.Store.PageSizes), so
 	// that the price of a page is the page the store will return.
 	defaultPage, maxPage int
+	// MaxFilterValues bounds every list in an argument, such as the values of a filter field
+	// (default 1,000); nodes(ids) takes at most the maximum page size. A longer list is
+	// BAD_USER_INPUT before anything runs.
+	MaxFilterValues int
 	// ListEstimate is the assumed length of an unpaginated nested list such as a customer's
 	// accounts (default 1: such lists are short, and the nested query a dashboard sends for a
 	// full page of 500 customers with accounts, holders and cards must stay within the
@@ -42,6 +46,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MaxTokens, 10000)
 	def(&l.MaxDepth, 12)
 	def(&l.MaxComplexity, 20000)
+	def(&l.MaxFilterValues, 1000)
 	def(&l.ListEstimate, 1)
 	return l
 }

@@ -105,7 +105,7 @@ func ApplyAccountPatch(old *Account, patch AccountPatch) (*Account, []UserError)
 	holders, holdersSet := patch.SourceCustomerIDs.ValueOK()
 	holdersOK := true
 	if holdersSet {
-		if holdersOK = p.checkHolders("patch.sourceCustomerIds", holders); holdersOK {
+		if _, holdersOK = p.checkHolders("patch.sourceCustomerIds", holders); holdersOK {
 			a.SourceCustomerIDs = slices.Clone(holders)
 		}
 	}

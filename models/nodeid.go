@@ -50,6 +50,11 @@ func ParseNodeID(id string) (t NodeType, parts []string, ok bool) {
 		return "", nil, false
 	}
 	parts = strings.Split(key, keySep)
+	for _, p := range parts {
+		if !ValidText(p) { // a forged id; no stored key holds such text
+			return "", nil, false
+		}
+	}
 	switch t = NodeType(typ); {
 	case t == NodeCustomer && len(parts) == 1, t == NodeAccount && len(parts) == 1, t == NodeCard && len(parts) == 3:
 		return t, parts, true

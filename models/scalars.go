@@ -16,15 +16,22 @@ import (
 // meaning midnight UTC. A date-time without an offset is ambiguous and rejected. The result
 // is in UTC, truncated to microseconds so that both stores keep exactly what was sent and an
 // identical re-ingest compares equal.
+//
+// The UTC value must fall within years 0001-9999, the years RFC 3339 can write: an offset can
+// move a date-time at either end of that range out of it (9999-12-31T23:59:59-10:00 is in year
+// 10000 in UTC), and the API could not return such a value in a form it accepts.
 func ParseDateTime(s string) (time.Time, error) {
 	upper := strings.ToUpper(s) // RFC 3339 allows a lower-case t and z
-	if t, err := time.Parse(time.RFC3339Nano, upper); err == nil {
-		return t.UTC().Truncate(time.Microsecond), nil
+	t, err := time.Parse(time.RFC3339Nano, upper)
+	if err == nil {
+		t = t.UTC().Truncate(time.Microsecond)
+	} else if t, err = time.Parse(time.DateOnly, upper); err != nil {
+		return time.Time{}, fmt.Errorf("%s is not a date-time: want RFC 3339 with an offset (2023-01-01T08:00:00Z) or a date (2023-01-01)", Quote(s))
 	}
-	if t, err := time.Parse(time.DateOnly, upper); err == nil {
-		return t, nil
+	if y := t.Year(); y < 1 || y > 9999 {
+		return time.Time{}, fmt.Errorf("%s is outside years 0001-9999 in UTC (%d), which is the range of a DateTime", Quote(s), y)
 	}
-	return time.Time{}, fmt.Errorf("%q is not a date-time: want RFC 3339 with an offset (2023-01-01T08:00:00Z) or a date (2023-01-01)", s)
+	return t, nil
 }
 
 // FormatDateTime writes a time the way the API returns it: UTC with Z.

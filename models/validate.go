@@ -21,6 +21,21 @@ const MaxIDLength = 120
 // MaxPostalCodeLength is the longest postal code, in characters.
 const MaxPostalCodeLength = 16
 
+// The lists of a customer tree are bounded, so that validating (and writing) any batch takes
+// work linear in its size: a longer list is a LIMIT_EXCEEDED problem at the list's path, found
+// before any of its items is looked at.
+const (
+	// MaxAccountsPerCustomer bounds a customer's accounts.
+	MaxAccountsPerCustomer = 1000
+	// MaxHoldersPerAccount bounds an account's sourceCustomerIds.
+	MaxHoldersPerAccount = 100
+	// MaxCardsPerAccount bounds the cards of one occurrence of an account.
+	MaxCardsPerAccount = 1000
+	// MaxAlertValues bounds the values of alertOptInStatus (duplicates included, before they
+	// collapse).
+	MaxAlertValues = 100
+)
+
 // problems collects user errors.
 type problems []UserError
 
@@ -47,15 +62,30 @@ func Quote(s string) string {
 	return strconv.Quote(s)
 }
 
-// checkID applies the identifier rules: 1-120 characters, no leading or trailing space, no
-// control characters.
+// tooMany reports a list longer than max at its path.
+func (p *problems) tooMany(path, what string, n, max int) bool {
+	if n > max {
+		p.add(path, UserErrorCodeLimitExceeded, "at most %d %s are allowed, got %d", max, what, n)
+		return true
+	}
+	return false
+}
+
+// ValidID reports whether v satisfies the identifier rules, so that it may be stored.
+func ValidID(v string) bool {
+	var p problems
+	return p.checkID("", "", v)
+}
+
+// checkID applies the identifier rules: 1-120 characters of valid text (TextProblem), no
+// leading or trailing space, no control characters.
 func (p *problems) checkID(path, name, v string) bool {
 	n := len(*p)
 	switch {
 	case v == "":
 		p.add(path, UserErrorCodeInvalidValue, "%s must not be empty", name)
-	case !utf8.ValidString(v):
-		p.add(path, UserErrorCodeInvalidFormat, "%s must be valid UTF-8", name)
+	case TextProblem(v) != "":
+		p.add(path, UserErrorCodeInvalidFormat, "%s %s", name, TextProblem(v))
 	case utf8.RuneCountInString(v) > MaxIDLength:
 		p.add(path, UserErrorCodeTooLong, "%s must be at most %d characters, got %d", name, MaxIDLength, utf8.RuneCountInString(v))
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
@@ -120,6 +150,9 @@ func isDigits(s string) bool {
 func (p *problems) checkAlerts(path string, v []AlertOptInStatus) {
 	if len(v) == 0 {
 		p.add(path, UserErrorCodeInvalidValue, "alertOptInStatus must hold at least one value")
+		return
+	}
+	if p.tooMany(path, "alertOptInStatus values", len(v), MaxAlertValues) {
 		return
 	}
 	all := false
@@ -227,7 +260,7 @@ func ValidateCustomers(in []*CustomerInput) (errs []UserError, invalid []bool) {
 	invalid = make([]bool, len(in))
 	var all problems
 	firstCustomer := map[string]int{}
-	accounts := map[string]*accountSeen{}
+	seen := map[string]*accountSeen{}
 	cards := map[CardKey]*cardSeen{}
 	for i, c := range in {
 		path := index("customers", i)
@@ -235,7 +268,7 @@ func ValidateCustomers(in []*CustomerInput) (errs []UserError, invalid []bool) {
 		if c == nil {
 			p.add(path, UserErrorCodeRequired, "a customer may not be null")
 		} else {
-			validateCustomer(&p, path, c)
+			accounts := validateCustomer(&p, path, c)
 			if c.SourceCustomerID != nil {
 				if first, ok := firstCustomer[*c.SourceCustomerID]; ok {
 					p.add(join(path, "sourceCustomerId"), UserErrorCodeDuplicate, "customer %s already appears at customers[%d]", Quote(*c.SourceCustomerID), first)
@@ -243,7 +276,7 @@ func ValidateCustomers(in []*CustomerInput) (errs []UserError, invalid []bool) {
 					firstCustomer[*c.SourceCustomerID] = i
 				}
 			}
-			crossAccounts(&p, path, c, accounts, cards)
+			crossAccounts(&p, path, accounts, seen, cards)
 		}
 		invalid[i] = len(p) > 0
 		all = append(all, p...)
@@ -251,7 +284,9 @@ func ValidateCustomers(in []*CustomerInput) (errs []UserError, invalid []bool) {
 	return all, invalid
 }
 
-func validateCustomer(p *problems, path string, c *CustomerInput) {
+// validateCustomer checks one customer tree. It returns its account occurrences, each nil when
+// it has a problem, or nil when the accounts could not be looked at.
+func validateCustomer(p *problems, path string, c *CustomerInput) (accounts []*accountChecked) {
 	enclosing := c.SourceCustomerID
 	if !p.requiredID(join(path, "sourceCustomerId"), "sourceCustomerId", c.SourceCustomerID) {
 		enclosing = nil // reported once, not again under every account
@@ -283,28 +318,43 @@ func validateCustomer(p *problems, path string, c *CustomerInput) {
 	checkOptionalEnum(p, join(path, "redemptionEligibility"), "redemptionEligibility", c.RedemptionEligibility)
 	at := join(path, "accounts")
 	if !p.required(at, "accounts", c.Accounts != nil) {
-		return
+		return nil
 	}
 	if len(c.Accounts) == 0 {
 		p.add(at, UserErrorCodeInvalidValue, "a customer must have at least one account")
 	}
-	for j, a := range c.Accounts {
-		validateAccount(p, index(at, j), a, enclosing)
+	if p.tooMany(at, "accounts per customer", len(c.Accounts), MaxAccountsPerCustomer) {
+		return nil
 	}
+	accounts = make([]*accountChecked, len(c.Accounts))
+	for j, a := range c.Accounts {
+		accounts[j] = validateAccount(p, index(at, j), a, enclosing)
+	}
+	return accounts
 }
 
-func validateAccount(p *problems, path string, a *AccountInput, enclosing *string) {
+// accountChecked is an account occurrence that has no problem of its own, with its holders as
+// a set.
+type accountChecked struct {
+	in      *AccountInput
+	holders map[string]bool
+}
+
+// validateAccount checks one account occurrence; it returns nil when the occurrence has a
+// problem.
+func validateAccount(p *problems, path string, a *AccountInput, enclosing *string) *accountChecked {
 	if a == nil {
 		p.add(path, UserErrorCodeRequired, "an account may not be null")
-		return
+		return nil
 	}
+	n := len(*p)
 	p.requiredID(join(path, "sourceAccountId"), "sourceAccountId", a.SourceAccountID)
-	holdersOK := p.checkHolders(join(path, "sourceCustomerIds"), a.SourceCustomerIds)
-	if holdersOK && enclosing != nil && !slices.Contains(a.SourceCustomerIds, *enclosing) {
+	holders, holdersOK := p.checkHolders(join(path, "sourceCustomerIds"), a.SourceCustomerIds)
+	if holdersOK && enclosing != nil && !holders[*enclosing] {
 		p.add(join(path, "sourceCustomerIds"), UserErrorCodeInconsistent, "sourceCustomerIds must contain the customer the account is listed under, %s", Quote(*enclosing))
 	}
 	if p.requiredID(join(path, "primarySourceCustomerId"), "primarySourceCustomerId", a.PrimarySourceCustomerID) && holdersOK &&
-		!slices.Contains(a.SourceCustomerIds, *a.PrimarySourceCustomerID) {
+		!holders[*a.PrimarySourceCustomerID] {
 		p.add(join(path, "primarySourceCustomerId"), UserErrorCodeInconsistent, "primarySourceCustomerId %s is not one of sourceCustomerIds", Quote(*a.PrimarySourceCustomerID))
 	}
 	statusOK := checkEnum(p, join(path, "status"), "status", a.Status)
@@ -315,34 +365,46 @@ func validateAccount(p *problems, path string, a *AccountInput, enclosing *strin
 			*a.AccountOpenDate, a.AccountCloseDate, "accountCloseDate", "accountOpenDate")
 	}
 	at := join(path, "cards")
-	if !p.required(at, "cards", a.Cards != nil) {
-		return
+	if p.required(at, "cards", a.Cards != nil) && !p.tooMany(at, "cards per account", len(a.Cards), MaxCardsPerAccount) {
+		for k, c := range a.Cards {
+			validateCard(p, index(at, k), c, a, holders)
+		}
 	}
-	for k, c := range a.Cards {
-		validateCard(p, index(at, k), c, a)
+	if len(*p) > n {
+		return nil
 	}
+	return &accountChecked{in: a, holders: holders}
 }
 
-// checkHolders checks a holder list: non-empty, every id valid, no id twice.
-func (p *problems) checkHolders(path string, ids []string) bool {
+// checkHolders checks a holder list: non-empty, at most MaxHoldersPerAccount, every id valid,
+// no id twice. Unless the list is missing, empty or too long, it returns the ids listed as a
+// set, even when some of them are invalid; ok tells whether all are valid.
+func (p *problems) checkHolders(path string, ids []string) (set map[string]bool, ok bool) {
 	if ids == nil {
 		p.add(path, UserErrorCodeRequired, "sourceCustomerIds is required")
-		return false
+		return nil, false
 	}
 	if len(ids) == 0 {
 		p.add(path, UserErrorCodeInvalidValue, "sourceCustomerIds must name at least one holder")
-		return false
+		return nil, false
+	}
+	if p.tooMany(path, "holders per account", len(ids), MaxHoldersPerAccount) {
+		return nil, false
 	}
 	n := len(*p)
+	set = make(map[string]bool, len(ids))
 	for i, id := range ids {
-		if p.checkID(index(path, i), "a holder's sourceCustomerId", id) && slices.Index(ids, id) < i {
+		if p.checkID(index(path, i), "a holder's sourceCustomerId", id) && set[id] {
 			p.add(index(path, i), UserErrorCodeInvalidValue, "holder %s is listed twice", Quote(id))
 		}
+		set[id] = true
 	}
-	return len(*p) == n
+	return set, len(*p) == n
 }
 
-func validateCard(p *problems, path string, c *CardInput, a *AccountInput) {
+// validateCard checks one card of account a, whose listed holders are holders (nil when the
+// list could not be read).
+func validateCard(p *problems, path string, c *CardInput, a *AccountInput, holders map[string]bool) {
 	if c == nil {
 		p.add(path, UserErrorCodeRequired, "a card may not be null")
 		return
@@ -351,8 +413,8 @@ func validateCard(p *problems, path string, c *CardInput, a *AccountInput) {
 		*c.SourceAccountID != *a.SourceAccountID {
 		p.add(join(path, "sourceAccountId"), UserErrorCodeInconsistent, "a card's sourceAccountId must equal its account's, %s", Quote(*a.SourceAccountID))
 	}
-	if p.requiredID(join(path, "sourceCustomerId"), "sourceCustomerId", c.SourceCustomerID) && len(a.SourceCustomerIds) > 0 &&
-		!slices.Contains(a.SourceCustomerIds, *c.SourceCustomerID) {
+	if p.requiredID(join(path, "sourceCustomerId"), "sourceCustomerId", c.SourceCustomerID) && holders != nil &&
+		!holders[*c.SourceCustomerID] {
 		p.add(join(path, "sourceCustomerId"), UserErrorCodeInconsistent, "cardholder %s is not one of the account's sourceCustomerIds", Quote(*c.SourceCustomerID))
 	}
 	if p.required(join(path, "last4"), "last4", c.Last4 != nil) {
@@ -374,7 +436,7 @@ func validateCard(p *problems, path string, c *CardInput, a *AccountInput) {
 // accountSeen is the first occurrence of an account in a batch.
 type accountSeen struct {
 	path string
-	in   *AccountInput
+	*accountChecked
 }
 
 // cardSeen is the first occurrence of a card in a batch.
@@ -383,24 +445,26 @@ type cardSeen struct {
 	in   *CardInput
 }
 
-// crossAccounts checks a customer's accounts against their earlier occurrences in the batch:
-// a joint account listed under several holders must carry the same attributes and holders
-// each time, and a card listed twice must carry the same data. Occurrences with their own
-// problems are left out of the comparison; those problems are reported already.
-func crossAccounts(p *problems, path string, c *CustomerInput, accounts map[string]*accountSeen, cards map[CardKey]*cardSeen) {
-	for j, a := range c.Accounts {
+// crossAccounts checks a customer's account occurrences against their earlier occurrences in
+// the batch: a joint account listed under several holders must carry the same attributes and
+// holders each time, and a card listed twice must carry the same data. Occurrences with their
+// own problems (nil) are left out of the comparison; those problems are reported already. Each
+// occurrence is compared with the first one through maps, so the work is linear in the batch.
+func crossAccounts(p *problems, path string, accounts []*accountChecked, seen map[string]*accountSeen, cards map[CardKey]*cardSeen) {
+	for j, a := range accounts {
+		if a == nil || a.in.SourceAccountID == nil {
+			continue
+		}
 		apath := index(join(path, "accounts"), j)
-		if a == nil || a.SourceAccountID == nil || hasProblemsUnder(*p, apath) {
-			continue
-		}
-		if first, ok := accounts[*a.SourceAccountID]; !ok {
-			accounts[*a.SourceAccountID] = &accountSeen{path: apath, in: a}
-		} else if first.path != apath && !sameAccountInput(first.in, a) {
+		id := *a.in.SourceAccountID
+		if first, ok := seen[id]; !ok {
+			seen[id] = &accountSeen{path: apath, accountChecked: a}
+		} else if first.path != apath && !sameAccountInput(first.accountChecked, a) {
 			p.add(apath, UserErrorCodeConflict, "account %s differs from its occurrence at %s: every occurrence of a joint account must carry the same attributes and sourceCustomerIds",
-				Quote(*a.SourceAccountID), first.path)
+				Quote(id), first.path)
 			continue
 		}
-		for k, card := range a.Cards {
+		for k, card := range a.in.Cards {
 			cpath := index(join(apath, "cards"), k)
 			key := CardKey{SourceAccountID: *card.SourceAccountID, SourceCustomerID: *card.SourceCustomerID, Last4: *card.Last4}
 			if first, ok := cards[key]; !ok {
@@ -413,38 +477,26 @@ func crossAccounts(p *problems, path string, c *CustomerInput, accounts map[stri
 	}
 }
 
-// hasProblemsUnder reports whether any problem lies at path or below it.
-func hasProblemsUnder(p problems, path string) bool {
-	for _, e := range p {
-		if e.Path == path || strings.HasPrefix(e.Path, path+".") || strings.HasPrefix(e.Path, path+"[") {
-			return true
+// sameAccountInput compares two valid occurrences of an account. Holder lists compare as sets:
+// occurrences of a joint account may list its holders in any order (the first occurrence's
+// order is stored); neither lists a holder twice, so equal lengths and inclusion mean equal
+// sets.
+func sameAccountInput(x, y *accountChecked) bool {
+	a, b := x.in, y.in
+	if len(a.SourceCustomerIds) != len(b.SourceCustomerIds) {
+		return false
+	}
+	for _, id := range b.SourceCustomerIds {
+		if !x.holders[id] {
+			return false
 		}
 	}
-	return false
-}
-
-func sameAccountInput(a, b *AccountInput) bool {
-	return sameSet(a.SourceCustomerIds, b.SourceCustomerIds) &&
-		*a.PrimarySourceCustomerID == *b.PrimarySourceCustomerID &&
+	return *a.PrimarySourceCustomerID == *b.PrimarySourceCustomerID &&
 		*a.Status == *b.Status &&
 		*a.Type == *b.Type &&
 		*a.SourcePortfolioID == *b.SourcePortfolioID &&
 		a.AccountOpenDate.Equal(*b.AccountOpenDate) &&
 		eqTime(a.AccountCloseDate, b.AccountCloseDate)
-}
-
-// sameSet compares holder lists as sets: occurrences of a joint account may list its holders
-// in any order (the first occurrence's order is stored).
-func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, x := range a {
-		if !slices.Contains(b, x) {
-			return false
-		}
-	}
-	return true
 }
 
 func sameCardInput(a, b *CardInput) bool {
