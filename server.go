@@ -506,7 +506,7 @@ func ingester(store *db.Store, cfg *config, log *slog.Logger) feed.IngestFunc {
 	return func(ctx context.Context, customers []json.RawMessage, opt feed.BatchOptions) (*feed.BatchResult, error) {
 		list := make([]any, 0, len(customers))
 		for _, raw := range customers {
-			d := json.NewDecoder(bytes.NewReader(raw))
+			d := json.NewDecoder(bytes.NewReader(graph.MarkInvalidText(raw)))
 			d.UseNumber()
 			var v any
 			if err := d.Decode(&v); err != nil {

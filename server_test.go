@@ -161,9 +161,10 @@ func TestIngestCommandListsEveryProblem(t *testing.T) {
 		with(customer("C1", "O1"), "targetingIndicator", "CONTROL"),
 		with(customer("C2", "O1"), "country", "ZZ"),
 		with(customer("C3", "O1"), "enrollmentStartDate", "2023-01-01T08:00:00"),
-		customer("C4", "O1"),
+		with(customer("C4", "O1"), "postalCode", "INVALID"),
 	} {
-		nd.Write(must(json.Marshal(c)))
+		// Invalid UTF-8 in a file is a problem at its path, never stored altered.
+		nd.Write(bytes.Replace(must(json.Marshal(c)), []byte("INVALID"), []byte("7875\xff"), 1))
 		nd.WriteString("\n")
 	}
 	file := filepath.Join(dir, "customers.ndjson")
@@ -174,7 +175,7 @@ func TestIngestCommandListsEveryProblem(t *testing.T) {
 	code := run(context.Background(), []string{"ingest", "-database-url", dbPath, file}, &stdout, &stderr)
 	out := stdout.String()
 	for _, want := range []string{"customers[1].targetingIndicator", "customers[2].country INVALID_VALUE", "customers[3].enrollmentStartDate",
-		"1 batches rejected", "3 problems"} {
+		"customers[4].postalCode INVALID_FORMAT", "1 batches rejected", "4 problems"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
 		}
