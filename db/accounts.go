@@ -84,3 +84,60 @@ func (s *Store) accountFilter(tx *gorm.DB, scope models.Scope, f *models.Account
 	}
 	return timeRange(tx, "accounts.account_open_date", f.AccountOpenDate)
 }
+
+// heldAccountCard is an account row with the holder it was reached through and one of its
+// cards (all card columns NULL, so Card.Last4 empty, for an account without cards).
+type heldAccountCard struct {
+	HolderID       string
+	models.Account `gorm:"embedded"`
+	Card           models.Card `gorm:"embedded;embeddedPrefix:card_"`
+}
+
+// heldCardColumns select every card column under the card_ prefix heldAccountCard reads.
+const heldCardColumns = "cards.source_account_id AS card_source_account_id, cards.source_customer_id AS card_source_customer_id," +
+	" cards.last4 AS card_last4, cards.iin AS card_iin, cards.card_type AS card_card_type, cards.status AS card_status," +
+	" cards.network_identifier AS card_network_identifier, cards.open_date AS card_open_date, cards.close_date AS card_close_date," +
+	" cards.created_at AS card_created_at, cards.updated_at AS card_updated_at"
+
+// AccountsWithCardsByHolders is AccountsByHolders that also loads, in the same statement, all
+// the cards of the accounts it returns, keyed by sourceAccountId in card order: what
+// CardsByAccounts returns for those accounts without a filter. A card of a visible account is
+// visible, so the cards need no condition of their own.
+func (s *Store) AccountsWithCardsByHolders(ctx context.Context, scope models.Scope, holderIDs []string, f *models.AccountFilter) (map[string][]*models.Account, map[string][]*models.Card, error) {
+	out := make(map[string][]*models.Account, len(holderIDs))
+	cards := make(map[string][]*models.Card)
+	if len(holderIDs) == 0 {
+		return out, cards, nil
+	}
+	tx := s.db(ctx).Table("account_holders AS h").
+		Select("h.source_customer_id AS holder_id, accounts.*, " + heldCardColumns).
+		Joins("JOIN accounts ON accounts.source_account_id = h.source_account_id").
+		Joins("LEFT JOIN cards ON cards.source_account_id = accounts.source_account_id").
+		Where(s.dialect.in("h.source_customer_id", holderIDs))
+	tx = s.accountFilter(tx, scope, f)
+	var rows []*heldAccountCard
+	err := tx.Order("h.source_customer_id, accounts.source_account_id, cards.source_customer_id, cards.last4").Find(&rows).Error
+	if err != nil {
+		return nil, nil, storeErr(ctx, err)
+	}
+	seen := make(map[string]*models.Account, len(rows))
+	owner := make(map[string]string, len(rows)) // the holder whose rows carry an account's cards
+	var last *heldAccountCard                   // rows come grouped by holder, then account
+	for _, r := range rows {
+		a, ok := seen[r.SourceAccountID]
+		if !ok {
+			a = &r.Account
+			seen[a.SourceAccountID] = a
+			owner[a.SourceAccountID] = r.HolderID
+			cards[a.SourceAccountID] = []*models.Card{}
+		}
+		if last == nil || last.HolderID != r.HolderID || last.SourceAccountID != r.SourceAccountID {
+			out[r.HolderID] = append(out[r.HolderID], a)
+		}
+		if r.Card.Last4 != "" && owner[a.SourceAccountID] == r.HolderID {
+			cards[a.SourceAccountID] = append(cards[a.SourceAccountID], &r.Card)
+		}
+		last = r
+	}
+	return out, cards, nil
+}
