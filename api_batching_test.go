@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/portfolio-graph/portfolio-graph/models"
@@ -116,6 +117,36 @@ func TestTotalCountOnlyWhenSelected(t *testing.T) {
 		with := e.countStatements(func() { e.query(t, `{ customers(first: 2) { totalCount nodes { sourceCustomerId } } }`, nil, nil) })
 		if without != 1 || with != 2 {
 			t.Errorf("statements: %d without totalCount, %d with it; want 1 and 2", without, with)
+		}
+	})
+}
+
+// Accounts and their cards load in one statement when a query asks for the cards without
+// arguments, and the answer is the one the two-statement path gives (cards(filter: {}) takes
+// it): joint accounts seen from both holders, accounts without cards, card order.
+func TestAccountsWithCardsInOneStatement(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		e.mustIngest(t, jointPortfolio(40)...)
+		e.mustIngest(t, with(customer("Z0001", "O1"), "accounts", []any{account("A-Z0001", []any{"Z0001"})}))
+		const q = `{ customers(first: 100) { nodes { sourceCustomerId accounts { sourceAccountId sourceCustomerIds
+			cards%s { sourceAccountId sourceCustomerId last4 iin status openDate customer { sourceCustomerId } } } } } }`
+		var joined, separate gqlResponse
+		nJoined := e.countStatements(func() { joined = e.post(t, fmt.Sprintf(q, ""), nil) })
+		nSeparate := e.countStatements(func() { separate = e.post(t, fmt.Sprintf(q, "(filter: {})"), nil) })
+		if len(joined.Errors) > 0 || len(separate.Errors) > 0 {
+			t.Fatalf("errors: %+v %+v", joined.Errors, separate.Errors)
+		}
+		if string(joined.Data) != string(separate.Data) {
+			t.Errorf("answers differ:\njoined   %s\nseparate %s", joined.Data, separate.Data)
+		}
+		for _, want := range []string{`"sourceAccountId":"A-Z0001","sourceCustomerIds":["Z0001"],"cards":[]`, `"J-C0001"`} {
+			if !strings.Contains(string(joined.Data), want) {
+				t.Errorf("answer lacks %s", want)
+			}
+		}
+		// customers, accounts (+ cards), card holders; the separate path loads cards apart.
+		if nJoined != 3 || nSeparate != 4 {
+			t.Errorf("statements: %d with cards joined, %d apart; want 3 and 4", nJoined, nSeparate)
 		}
 	})
 }

@@ -10,7 +10,7 @@ import (
 
 // AccountsByIDs loads the visible accounts among ids, keyed by sourceAccountId.
 func (s *Store) AccountsByIDs(ctx context.Context, scope models.Scope, ids []string) (map[string]*models.Account, error) {
-	return byKey(ctx, ids, func(a *models.Account) string { return a.SourceAccountID }, func() *gorm.DB {
+	return byKey(ctx, ids, func(a *models.Account) string { return a.SourceAccountID }, accountShape, "accounts", func() *gorm.DB {
 		tx := s.db(ctx).Table("accounts").Where(s.dialect.in("accounts.source_account_id", ids))
 		return s.accountVisible(tx, "accounts.source_account_id", scope)
 	})
@@ -18,8 +18,12 @@ func (s *Store) AccountsByIDs(ctx context.Context, scope models.Scope, ids []str
 
 // heldAccount is an account row with the holder it was reached through.
 type heldAccount struct {
-	HolderID       string
-	models.Account `gorm:"embedded"`
+	HolderID string
+	models.Account
+}
+
+func (r *heldAccount) dests(buf []any) []any {
+	return accountShape.dests(&r.Account, append(buf, &r.HolderID))
 }
 
 // AccountsByHolders loads, for several customers at once, the visible accounts each holds that
@@ -30,12 +34,12 @@ func (s *Store) AccountsByHolders(ctx context.Context, scope models.Scope, holde
 		return out, nil
 	}
 	tx := s.db(ctx).Table("account_holders AS h").
-		Select("h.source_customer_id AS holder_id, accounts.*").
+		Select("h.source_customer_id AS holder_id, " + accountShape.selectList("accounts", "")).
 		Joins("JOIN accounts ON accounts.source_account_id = h.source_account_id").
 		Where(s.dialect.in("h.source_customer_id", holderIDs))
 	tx = s.accountFilter(tx, scope, f)
-	var rows []*heldAccount
-	if err := tx.Order("h.source_customer_id, accounts.source_account_id").Find(&rows).Error; err != nil {
+	rows, err := scanRows(tx.Order("h.source_customer_id, accounts.source_account_id"), (*heldAccount).dests)
+	if err != nil {
 		return nil, storeErr(ctx, err)
 	}
 	seen := make(map[string]*models.Account, len(rows))
@@ -59,8 +63,8 @@ func (s *Store) FindAccounts(ctx context.Context, scope models.Scope, f *models.
 	filtered := func(ctx context.Context) *gorm.DB {
 		return s.accountFilter(s.db(ctx).Table("accounts"), scope, f)
 	}
-	var rows []*models.Account
-	if err := (keyset{cols: []string{"accounts.source_account_id"}}).apply(filtered(ctx), q).Find(&rows).Error; err != nil {
+	rows, err := selectRows((keyset{cols: []string{"accounts.source_account_id"}}).apply(filtered(ctx), q), accountShape, "accounts")
+	if err != nil {
 		return nil, nil, storeErr(ctx, err)
 	}
 	return finish(rows, q, func(a *models.Account) string { return encodeCursor("account", a.SourceAccountID) }), countOf(filtered), nil
@@ -83,4 +87,61 @@ func (s *Store) accountFilter(tx *gorm.DB, scope models.Scope, f *models.Account
 		tx = tx.Where(s.dialect.in("accounts.source_portfolio_id", f.SourcePortfolioIds))
 	}
 	return timeRange(tx, "accounts.account_open_date", f.AccountOpenDate)
+}
+
+// heldAccountCard is an account row with the holder it was reached through and one of its
+// cards (all card columns NULL for an account without cards).
+type heldAccountCard struct {
+	heldAccount
+	card optionalCard
+}
+
+func (r *heldAccountCard) dests(buf []any) []any { return r.card.dests(r.heldAccount.dests(buf)) }
+
+// AccountsWithCardsByHolders is AccountsByHolders that also loads, in the same statement, all
+// the cards of the accounts it returns, keyed by sourceAccountId in card order: what
+// CardsByAccounts returns for those accounts without a filter. A card of a visible account is
+// visible, so the cards need no condition of their own.
+func (s *Store) AccountsWithCardsByHolders(ctx context.Context, scope models.Scope, holderIDs []string, f *models.AccountFilter) (map[string][]*models.Account, map[string][]*models.Card, error) {
+	out := make(map[string][]*models.Account, len(holderIDs))
+	cards := make(map[string][]*models.Card)
+	if len(holderIDs) == 0 {
+		return out, cards, nil
+	}
+	tx := s.db(ctx).Table("account_holders AS h").
+		Select("h.source_customer_id AS holder_id, " + accountShape.selectList("accounts", "") + ", " + cardShape.selectList("cards", "card_")).
+		Joins("JOIN accounts ON accounts.source_account_id = h.source_account_id").
+		Joins("LEFT JOIN cards ON cards.source_account_id = accounts.source_account_id").
+		Where(s.dialect.in("h.source_customer_id", holderIDs))
+	tx = s.accountFilter(tx, scope, f)
+	rows, err := scanRows(tx.Order("h.source_customer_id, accounts.source_account_id, cards.source_customer_id, cards.last4"), (*heldAccountCard).dests)
+	if err != nil {
+		return nil, nil, storeErr(ctx, err)
+	}
+	seen := make(map[string]*models.Account, len(rows))
+	owner := make(map[string]string, len(rows)) // the holder whose rows carry an account's cards
+	var last *heldAccountCard                   // rows come grouped by holder, then account
+	for _, r := range rows {
+		a, ok := seen[r.SourceAccountID]
+		if !ok {
+			a = &r.Account
+			seen[a.SourceAccountID] = a
+			owner[a.SourceAccountID] = r.HolderID
+			cards[a.SourceAccountID] = []*models.Card{}
+		}
+		if last == nil || last.HolderID != r.HolderID || last.SourceAccountID != r.SourceAccountID {
+			out[r.HolderID] = append(out[r.HolderID], a)
+		}
+		if owner[a.SourceAccountID] == r.HolderID {
+			card, err := r.card.card()
+			if err != nil {
+				return nil, nil, storeErr(ctx, err)
+			}
+			if card != nil {
+				cards[a.SourceAccountID] = append(cards[a.SourceAccountID], card)
+			}
+		}
+		last = r
+	}
+	return out, cards, nil
 }

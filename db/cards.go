@@ -26,8 +26,8 @@ func (s *Store) CardsByKeys(ctx context.Context, scope models.Scope, keys []mode
 		tuples[i] = []any{k.SourceAccountID, k.SourceCustomerID, k.Last4}
 	}
 	tx := s.db(ctx).Table("cards").Where(tupleIn(cardKeyCols, tuples))
-	var rows []*models.Card
-	if err := s.accountVisible(tx, "cards.source_account_id", scope).Find(&rows).Error; err != nil {
+	rows, err := selectRows(s.accountVisible(tx, "cards.source_account_id", scope), cardShape, "cards")
+	if err != nil {
 		return nil, storeErr(ctx, err)
 	}
 	return index(rows, (*models.Card).Key), nil
@@ -49,8 +49,8 @@ func (s *Store) cardsGrouped(ctx context.Context, scope models.Scope, col string
 		return out, nil
 	}
 	tx := s.cardFilter(s.db(ctx).Table("cards").Where(s.dialect.in(col, ids)), scope, f)
-	var rows []*models.Card
-	if err := tx.Order(cardOrder).Find(&rows).Error; err != nil {
+	rows, err := selectRows(tx.Order(cardOrder), cardShape, "cards")
+	if err != nil {
 		return nil, storeErr(ctx, err)
 	}
 	for _, c := range rows {
@@ -70,8 +70,8 @@ func (s *Store) FindCards(ctx context.Context, scope models.Scope, f *models.Car
 		return s.cardFilter(s.db(ctx).Table("cards"), scope, f)
 	}
 	ks := keyset{cols: cardKeyCols}
-	var rows []*models.Card
-	if err := ks.apply(filtered(ctx), q).Find(&rows).Error; err != nil {
+	rows, err := selectRows(ks.apply(filtered(ctx), q), cardShape, "cards")
+	if err != nil {
 		return nil, nil, storeErr(ctx, err)
 	}
 	cursorOf := func(c *models.Card) string {

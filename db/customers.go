@@ -14,7 +14,7 @@ import (
 
 // CustomersByIDs loads the visible customers among ids, keyed by sourceCustomerId.
 func (s *Store) CustomersByIDs(ctx context.Context, scope models.Scope, ids []string) (map[string]*models.Customer, error) {
-	return byKey(ctx, ids, func(c *models.Customer) string { return c.SourceCustomerID }, func() *gorm.DB {
+	return byKey(ctx, ids, func(c *models.Customer) string { return c.SourceCustomerID }, customerShape, "customers", func() *gorm.DB {
 		tx := s.db(ctx).Table("customers").Where(s.dialect.in("customers.source_customer_id", ids))
 		return s.customerVisible(tx, "customers", scope)
 	})
@@ -74,8 +74,8 @@ func (s *Store) FindCustomers(ctx context.Context, scope models.Scope, f *models
 		tx := s.db(ctx).Table("customers")
 		return s.customerFilter(tx, scope, f)
 	}
-	var rows []*models.Customer
-	if err := ks.apply(filtered(ctx), q).Find(&rows).Error; err != nil {
+	rows, err := selectRows(ks.apply(filtered(ctx), q), customerShape, "customers")
+	if err != nil {
 		return nil, nil, storeErr(ctx, err)
 	}
 	return finish(rows, q, cursorOf), countOf(filtered), nil
@@ -177,9 +177,8 @@ func (s *Store) ChildrenOf(ctx context.Context, scope models.Scope, parentIDs []
 		inner = inner.Where("customers.source_customer_id > ?", q.after[0])
 	}
 	inner = s.customerVisible(inner, "customers", scope)
-	var rows []*models.Customer
-	err = s.db(ctx).Table("(?) AS t", inner).Where("t.rn <= ?", q.limit+1).
-		Order("t.source_parent_customer_id, t.source_customer_id").Find(&rows).Error
+	rows, err := selectRows(s.db(ctx).Table("(?) AS t", inner).Where("t.rn <= ?", q.limit+1).
+		Order("t.source_parent_customer_id, t.source_customer_id"), customerShape, "t")
 	if err != nil {
 		return nil, storeErr(ctx, err)
 	}

@@ -192,13 +192,14 @@ func countOf(filtered func(context.Context) *gorm.DB) models.Counter {
 	}
 }
 
-// byKey runs query when there are ids and keys its rows.
-func byKey[T any](ctx context.Context, ids []string, key func(*T) string, query func() *gorm.DB) (map[string]*T, error) {
+// byKey runs query, selecting the shape's columns of table, when there are ids and keys its
+// rows.
+func byKey[T any](ctx context.Context, ids []string, key func(*T) string, s shape[T], table string, query func() *gorm.DB) (map[string]*T, error) {
 	if len(ids) == 0 {
 		return map[string]*T{}, nil
 	}
-	var rows []*T
-	if err := query().Find(&rows).Error; err != nil {
+	rows, err := selectRows(query(), s, table)
+	if err != nil {
 		return nil, storeErr(ctx, err)
 	}
 	return index(rows, key), nil

@@ -47,7 +47,7 @@ func NewHandler(opt Options) http.Handler {
 	srv := handler.New(newSchema(opt))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(postTransport{})
 	configure(srv, opt)
 	return withValidText(srv)
 }

@@ -2,8 +2,10 @@ package graph
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/portfolio-graph/portfolio-graph/db"
 	"github.com/portfolio-graph/portfolio-graph/models"
@@ -31,7 +33,16 @@ type Loaders struct {
 type group struct {
 	members []any
 	mu      sync.Mutex
-	loads   map[string]*pending
+	loads   map[loadKey]*pending
+}
+
+// loadKey names one field's load within a group. A field asked with arguments is told apart
+// by where it stands in the document: within one operation the same field node always has the
+// same argument values, and siblings share their parent's selection, so the node identifies
+// the arguments without encoding them.
+type loadKey struct {
+	field string
+	node  *ast.Field // nil when the field was asked without arguments
 }
 
 // pending is one field's load for a whole group; done closes when result and err are set.
@@ -57,7 +68,7 @@ func adopt[T any](ctx context.Context, objs []*T) {
 	if l == nil || len(objs) == 0 {
 		return
 	}
-	g := &group{members: make([]any, len(objs)), loads: map[string]*pending{}}
+	g := &group{members: make([]any, len(objs)), loads: map[loadKey]*pending{}}
 	l.mu.Lock()
 	for i, o := range objs {
 		g.members[i] = o
@@ -71,16 +82,28 @@ func (l *Loaders) groupOf(obj any) *group {
 	defer l.mu.Unlock()
 	g, ok := l.groups[obj]
 	if !ok {
-		g = &group{members: []any{obj}, loads: map[string]*pending{}}
+		g = &group{members: []any{obj}, loads: map[loadKey]*pending{}}
 		l.groups[obj] = g
 	}
 	return g
 }
 
+// settle records result as the load of key for obj's whole group, as if fetched.
+func (l *Loaders) settle(obj any, key loadKey, result any) {
+	g := l.groupOf(obj)
+	p := &pending{done: make(chan struct{}), result: result}
+	close(p.done)
+	g.mu.Lock()
+	if _, started := g.loads[key]; !started {
+		g.loads[key] = p
+	}
+	g.mu.Unlock()
+}
+
 // batch returns one parent's value of a field, loading the field for all of the parent's
 // siblings with a single call of fetch the first time any of them asks. key tells apart
 // the same field asked with different arguments.
-func batch[P, V any](ctx context.Context, parent *P, key string, fetch func(ctx context.Context, parents []*P) (map[*P]V, error)) (V, error) {
+func batch[P, V any](ctx context.Context, parent *P, key loadKey, fetch func(ctx context.Context, parents []*P) (map[*P]V, error)) (V, error) {
 	var zero V
 	l := loadersFor(ctx)
 	if l == nil {
@@ -117,10 +140,20 @@ func batch[P, V any](ctx context.Context, parent *P, key string, fetch func(ctx 
 	return p.result.(map[*P]V)[parent], nil
 }
 
-// argsKey fingerprints a field's arguments for batch's key.
-func argsKey(field string, args ...any) string {
-	b, _ := json.Marshal(args) // argument values are plain input structs
-	return field + string(b)
+// fieldKey is the load key of a field without arguments.
+func fieldKey(field string) loadKey { return loadKey{field: field} }
+
+// argsKey is the load key of a field whose arguments may be set: when none is, every
+// occurrence of the field shares one load; otherwise the field's node in the document tells
+// its arguments apart.
+func argsKey(ctx context.Context, field string, unset bool) loadKey {
+	if unset {
+		return loadKey{field: field}
+	}
+	if fc := graphql.GetFieldContext(ctx); fc != nil && fc.Field.Field != nil {
+		return loadKey{field: field, node: fc.Field.Field}
+	}
+	return loadKey{field: field, node: &ast.Field{}} // a call from outside an operation loads alone
 }
 
 // distinct lists the distinct non-empty strings produced by f over items.
@@ -159,7 +192,7 @@ func flatten[P, T any](m map[*P][]*T) []*T {
 
 // oneBy loads, for a parent's whole group, the object each parent names by idOf ("" for none)
 // and registers the loaded objects as a group of their own.
-func oneBy[P, T any](ctx context.Context, parent *P, key string, idOf func(*P) string,
+func oneBy[P, T any](ctx context.Context, parent *P, key loadKey, idOf func(*P) string,
 	fetch func(ctx context.Context, l *Loaders, ids []string) (map[string]*T, error)) (*T, error) {
 	return batch(ctx, parent, key, func(ctx context.Context, ps []*P) (map[*P]*T, error) {
 		l := loadersFor(ctx)
@@ -178,7 +211,7 @@ func oneBy[P, T any](ctx context.Context, parent *P, key string, idOf func(*P) s
 
 // listBy loads, for a parent's whole group, the list each parent has under idOf, and
 // registers all the listed objects as one group.
-func listBy[P, T any](ctx context.Context, parent *P, key string, idOf func(*P) string,
+func listBy[P, T any](ctx context.Context, parent *P, key loadKey, idOf func(*P) string,
 	fetch func(ctx context.Context, l *Loaders, ids []string) (map[string][]*T, error)) ([]*T, error) {
 	return batch(ctx, parent, key, func(ctx context.Context, ps []*P) (map[*P][]*T, error) {
 		l := loadersFor(ctx)
@@ -205,11 +238,11 @@ func parentOf(ctx context.Context, c *models.Customer) (*models.Customer, error)
 	if c.SourceParentCustomerID == nil {
 		return nil, nil
 	}
-	return oneBy(ctx, c, "parent", func(c *models.Customer) string { return deref(c.SourceParentCustomerID) }, customers)
+	return oneBy(ctx, c, fieldKey("parent"), func(c *models.Customer) string { return deref(c.SourceParentCustomerID) }, customers)
 }
 
 func childrenOf(ctx context.Context, c *models.Customer, pa db.PageArgs) (*db.ChildPage, error) {
-	return batch(ctx, c, argsKey("children", pa), func(ctx context.Context, cs []*models.Customer) (map[*models.Customer]*db.ChildPage, error) {
+	return batch(ctx, c, argsKey(ctx, "children", pa == db.PageArgs{}), func(ctx context.Context, cs []*models.Customer) (map[*models.Customer]*db.ChildPage, error) {
 		l := loadersFor(ctx)
 		pages, err := l.store.ChildrenOf(ctx, l.scope, distinct(cs, func(c *models.Customer) []string { return one(c.SourceCustomerID) }), pa)
 		if err != nil {
@@ -227,7 +260,7 @@ func childrenOf(ctx context.Context, c *models.Customer, pa db.PageArgs) (*db.Ch
 }
 
 func childCount(ctx context.Context, c *models.Customer) (int, error) {
-	return batch(ctx, c, "children.count", func(ctx context.Context, cs []*models.Customer) (map[*models.Customer]int, error) {
+	return batch(ctx, c, fieldKey("children.count"), func(ctx context.Context, cs []*models.Customer) (map[*models.Customer]int, error) {
 		l := loadersFor(ctx)
 		n, err := l.store.CountChildren(ctx, l.scope, distinct(cs, func(c *models.Customer) []string { return one(c.SourceCustomerID) }))
 		if err != nil {
@@ -241,21 +274,69 @@ func childCount(ctx context.Context, c *models.Customer) (int, error) {
 	})
 }
 
+// accountsOf loads a customer's accounts for its whole group. When the selection also asks
+// for the accounts' cards without arguments, the same statement loads them, and the accounts'
+// cards field is answered from it: one round trip instead of two.
 func accountsOf(ctx context.Context, c *models.Customer, f *models.AccountFilter) ([]*models.Account, error) {
-	return listBy(ctx, c, argsKey("accounts", f), customerID, func(ctx context.Context, l *Loaders, ids []string) (map[string][]*models.Account, error) {
-		return l.store.AccountsByHolders(ctx, l.scope, ids, f)
+	return batch(ctx, c, argsKey(ctx, "accounts", f == nil), func(ctx context.Context, cs []*models.Customer) (map[*models.Customer][]*models.Account, error) {
+		l := loadersFor(ctx)
+		ids := distinct(cs, func(c *models.Customer) []string { return one(c.SourceCustomerID) })
+		var (
+			byHolder map[string][]*models.Account
+			cards    map[string][]*models.Card
+			err      error
+		)
+		withCards := selectsWithoutArgs(ctx, accountImplementors, "cards")
+		if withCards {
+			byHolder, cards, err = l.store.AccountsWithCardsByHolders(ctx, l.scope, ids, f)
+		} else {
+			byHolder, err = l.store.AccountsByHolders(ctx, l.scope, ids, f)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[*models.Customer][]*models.Account, len(cs))
+		for _, c := range cs {
+			out[c] = nonNil(byHolder[c.SourceCustomerID])
+		}
+		accounts := flatten(out)
+		adopt(ctx, accounts)
+		if withCards && len(accounts) > 0 {
+			byAccount := make(map[*models.Account][]*models.Card, len(accounts))
+			for _, a := range accounts {
+				byAccount[a] = nonNil(cards[a.SourceAccountID])
+			}
+			l.settle(accounts[0], fieldKey("cards"), byAccount)
+			adopt(ctx, flatten(byAccount))
+		}
+		return out, nil
 	})
 }
 
+// selectsWithoutArgs tells whether the current field's selection, on an object of the given
+// types, asks for the field name without arguments.
+func selectsWithoutArgs(ctx context.Context, types []string, name string) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || !graphql.HasOperationContext(ctx) {
+		return false
+	}
+	for _, f := range graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, types) {
+		if f.Name == name && len(f.Arguments) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func cardsOfCustomer(ctx context.Context, c *models.Customer, f *models.CardFilter) ([]*models.Card, error) {
-	return listBy(ctx, c, argsKey("cards", f), customerID, func(ctx context.Context, l *Loaders, ids []string) (map[string][]*models.Card, error) {
+	return listBy(ctx, c, argsKey(ctx, "cards", f == nil), customerID, func(ctx context.Context, l *Loaders, ids []string) (map[string][]*models.Card, error) {
 		return l.store.CardsByHolders(ctx, l.scope, ids, f)
 	})
 }
 
 // holdersOf lists an account's visible holders in sourceCustomerIds order.
 func holdersOf(ctx context.Context, a *models.Account) ([]*models.Customer, error) {
-	return batch(ctx, a, "holders", func(ctx context.Context, as []*models.Account) (map[*models.Account][]*models.Customer, error) {
+	return batch(ctx, a, fieldKey("holders"), func(ctx context.Context, as []*models.Account) (map[*models.Account][]*models.Customer, error) {
 		byID, err := customers(ctx, loadersFor(ctx), distinct(as, func(a *models.Account) []string { return a.SourceCustomerIDs }))
 		if err != nil {
 			return nil, err
@@ -276,24 +357,24 @@ func holdersOf(ctx context.Context, a *models.Account) ([]*models.Customer, erro
 }
 
 func primaryOf(ctx context.Context, a *models.Account) (*models.Customer, error) {
-	return oneBy(ctx, a, "primaryCustomer", func(a *models.Account) string { return a.PrimarySourceCustomerID }, customers)
+	return oneBy(ctx, a, fieldKey("primaryCustomer"), func(a *models.Account) string { return a.PrimarySourceCustomerID }, customers)
 }
 
 func cardsOfAccount(ctx context.Context, a *models.Account, f *models.CardFilter) ([]*models.Card, error) {
 	accountID := func(a *models.Account) string { return a.SourceAccountID }
-	return listBy(ctx, a, argsKey("cards", f), accountID, func(ctx context.Context, l *Loaders, ids []string) (map[string][]*models.Card, error) {
+	return listBy(ctx, a, argsKey(ctx, "cards", f == nil), accountID, func(ctx context.Context, l *Loaders, ids []string) (map[string][]*models.Card, error) {
 		return l.store.CardsByAccounts(ctx, l.scope, ids, f)
 	})
 }
 
 func accountOfCard(ctx context.Context, c *models.Card) (*models.Account, error) {
-	return oneBy(ctx, c, "account", func(c *models.Card) string { return c.SourceAccountID }, func(ctx context.Context, l *Loaders, ids []string) (map[string]*models.Account, error) {
+	return oneBy(ctx, c, fieldKey("account"), func(c *models.Card) string { return c.SourceAccountID }, func(ctx context.Context, l *Loaders, ids []string) (map[string]*models.Account, error) {
 		return l.store.AccountsByIDs(ctx, l.scope, ids)
 	})
 }
 
 func holderOfCard(ctx context.Context, c *models.Card) (*models.Customer, error) {
-	return oneBy(ctx, c, "customer", func(c *models.Card) string { return c.SourceCustomerID }, customers)
+	return oneBy(ctx, c, fieldKey("customer"), func(c *models.Card) string { return c.SourceCustomerID }, customers)
 }
 
 func nonNil[T any](s []*T) []*T {

@@ -1,0 +1,204 @@
+package db
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// Reads select their columns by name, in a fixed order, and scan each row straight into the
+// model's fields: GORM's generic scanning allocates a holder per column of every row and sets
+// each field by reflection, which was the larger part of the store's cost per request. GORM
+// still builds and runs every statement (and its logger still sees each).
+
+// shape is how one model reads from a row: its columns as select expressions (table-qualified,
+// aliased when a prefix is given) and the scan destinations of one value, in that order.
+type shape[T any] struct {
+	name  string
+	cols  []string
+	dests func(v *T, buf []any) []any // appends v's destinations to buf
+}
+
+// selectLists keeps each select list once built, by shape, table and prefix.
+var selectLists sync.Map
+
+// selectList is the shape's columns of table, aliased prefix+column when prefix is set.
+func (s shape[T]) selectList(table, prefix string) string {
+	key := s.name + " " + table + " " + prefix
+	if l, ok := selectLists.Load(key); ok {
+		return l.(string)
+	}
+	var b strings.Builder
+	for i, c := range s.cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(table + "." + c)
+		if prefix != "" {
+			b.WriteString(" AS " + prefix + c)
+		}
+	}
+	selectLists.Store(key, b.String())
+	return b.String()
+}
+
+// selectRows runs tx selecting the shape's columns of table and returns its rows.
+func selectRows[T any](tx *gorm.DB, s shape[T], table string) ([]*T, error) {
+	return scanRows(tx.Select(s.selectList(table, "")), s.dests)
+}
+
+// scanRows runs tx and scans each row into a new T through dests, which appends the
+// destinations of a T to a buffer reused from row to row.
+func scanRows[T any](tx *gorm.DB, dests func(v *T, buf []any) []any) ([]*T, error) {
+	rows, err := tx.Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*T
+	var buf []any
+	for rows.Next() {
+		v := new(T)
+		buf = dests(v, buf[:0])
+		if err := rows.Scan(buf...); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// jsonColumn scans a JSON text column (GORM's serializer:json) into the value p points at.
+type jsonColumn[T any] struct{ p *T }
+
+func (j jsonColumn[T]) Scan(src any) error {
+	switch v := src.(type) {
+	case string:
+		return json.Unmarshal([]byte(v), j.p)
+	case []byte:
+		return json.Unmarshal(v, j.p)
+	case nil:
+		return nil
+	default:
+		return fmt.Errorf("scan %T into a JSON column", src)
+	}
+}
+
+// timeColumn scans a timestamp; SQLite hands back text for a value it does not recognise as
+// one, which GORM would parse, so this does too.
+type timeColumn struct{ p *time.Time }
+
+func (t timeColumn) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		*t.p = v
+		return nil
+	case nil:
+		*t.p = time.Time{}
+		return nil
+	}
+	var text string
+	switch v := src.(type) {
+	case string:
+		text = v
+	case []byte:
+		text = string(v)
+	default:
+		return fmt.Errorf("scan %T into a timestamp", src)
+	}
+	for _, layout := range timeLayouts {
+		if v, err := time.Parse(layout, text); err == nil {
+			*t.p = v
+			return nil
+		}
+	}
+	return fmt.Errorf("scan %q into a timestamp", text)
+}
+
+// timeLayouts are the text forms of a timestamp SQLite may hold.
+var timeLayouts = []string{"2006-01-02 15:04:05.999999999-07:00", time.RFC3339Nano, "2006-01-02 15:04:05.999999999", time.DateOnly}
+
+// nullTimeColumn scans a nullable timestamp.
+type nullTimeColumn struct{ p **time.Time }
+
+func (t nullTimeColumn) Scan(src any) error {
+	if src == nil {
+		*t.p = nil
+		return nil
+	}
+	v := new(time.Time)
+	if err := (timeColumn{v}).Scan(src); err != nil {
+		return err
+	}
+	*t.p = v
+	return nil
+}
+
+var customerShape = shape[models.Customer]{
+	name: "customer",
+	cols: []string{"source_customer_id", "source_parent_customer_id", "organization_id", "postal_code", "country",
+		"customer_creation_date", "enrollment_start_date", "enrollment_end_date", "enrollment_opt_in_status",
+		"alert_opt_in_status", "targeting_indicator", "redemption_eligibility", "created_at", "updated_at"},
+	dests: func(c *models.Customer, buf []any) []any {
+		return append(buf, &c.SourceCustomerID, &c.SourceParentCustomerID, &c.OrganizationID, &c.PostalCode, &c.Country,
+			timeColumn{&c.CustomerCreationDate}, timeColumn{&c.EnrollmentStartDate}, nullTimeColumn{&c.EnrollmentEndDate},
+			&c.EnrollmentOptInStatus, jsonColumn[[]models.AlertOptInStatus]{&c.AlertOptInStatus}, &c.TargetingIndicator,
+			&c.RedemptionEligibility, timeColumn{&c.CreatedAt}, timeColumn{&c.UpdatedAt})
+	},
+}
+
+var accountShape = shape[models.Account]{
+	name: "account",
+	cols: []string{"source_account_id", "source_customer_ids", "primary_source_customer_id", "status", "type",
+		"source_portfolio_id", "account_open_date", "account_close_date", "created_at", "updated_at"},
+	dests: func(a *models.Account, buf []any) []any {
+		return append(buf, &a.SourceAccountID, jsonColumn[[]string]{&a.SourceCustomerIDs}, &a.PrimarySourceCustomerID, &a.Status, &a.Type,
+			&a.SourcePortfolioID, timeColumn{&a.AccountOpenDate}, nullTimeColumn{&a.AccountCloseDate}, timeColumn{&a.CreatedAt}, timeColumn{&a.UpdatedAt})
+	},
+}
+
+var cardShape = shape[models.Card]{
+	name: "card",
+	cols: []string{"source_account_id", "source_customer_id", "last4", "iin", "card_type", "status",
+		"network_identifier", "open_date", "close_date", "created_at", "updated_at"},
+	dests: func(c *models.Card, buf []any) []any {
+		return append(buf, &c.SourceAccountID, &c.SourceCustomerID, &c.Last4, &c.IIN, &c.CardType, &c.Status,
+			&c.NetworkIdentifier, timeColumn{&c.OpenDate}, nullTimeColumn{&c.CloseDate}, timeColumn{&c.CreatedAt}, timeColumn{&c.UpdatedAt})
+	},
+}
+
+// optionalCard scans the card columns of an outer join: all NULL when the row has no card.
+type optionalCard struct {
+	accountID, customerID, last4, iin, cardType, status sql.NullString
+	network                                             sql.NullInt64
+	openDate, closeDate, createdAt, updatedAt           any
+}
+
+func (o *optionalCard) dests(buf []any) []any {
+	return append(buf, &o.accountID, &o.customerID, &o.last4, &o.iin, &o.cardType, &o.status, &o.network,
+		&o.openDate, &o.closeDate, &o.createdAt, &o.updatedAt)
+}
+
+// card returns the scanned card, or nil when the row had none.
+func (o *optionalCard) card() (*models.Card, error) {
+	if !o.last4.Valid {
+		return nil, nil
+	}
+	c := &models.Card{SourceAccountID: o.accountID.String, SourceCustomerID: o.customerID.String, Last4: o.last4.String,
+		IIN: o.iin.String, CardType: models.CardType(o.cardType.String), Status: models.CardStatus(o.status.String),
+		NetworkIdentifier: int(o.network.Int64)}
+	for _, err := range []error{timeColumn{&c.OpenDate}.Scan(o.openDate), nullTimeColumn{&c.CloseDate}.Scan(o.closeDate),
+		timeColumn{&c.CreatedAt}.Scan(o.createdAt), timeColumn{&c.UpdatedAt}.Scan(o.updatedAt)} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
