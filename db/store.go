@@ -45,6 +45,9 @@ type Config struct {
 	Logger *slog.Logger
 	// OnStatement, if set, is called once for every SQL statement sent; tests count with it.
 	OnStatement func()
+	// NoMigrate opens the database without touching its schema (the migrate command reads
+	// the status first).
+	NoMigrate bool
 }
 
 // Store is the database behind the API.
@@ -53,9 +56,11 @@ type Store struct {
 	sqlDB   *sql.DB
 	dialect dialect
 	cfg     Config
+	schema  Schema
 }
 
-// Open connects to the database of cfg and migrates its schema.
+// Open connects to the database of cfg and migrates its schema to the latest version this
+// build knows (see Migrate), unless cfg.NoMigrate.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg = withDefaults(cfg)
 	gcfg := &gorm.Config{
@@ -84,9 +89,23 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{gdb: gdb, sqlDB: sqlDB, dialect: d, cfg: cfg}
-	if err := s.migrate(ctx); err != nil {
+	if cfg.NoMigrate {
+		return s, nil
+	}
+	if s.schema, err = s.Migrate(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
+	}
+	for _, m := range s.schema.Applied {
+		cfg.Logger.Info("schema: migration applied", "version", m.Version, "name", m.Name, "duration", m.Duration.Round(time.Millisecond))
+	}
+	if s.schema.Newer() {
+		// Serving on: migrations keep the schema readable and writable by the previous release
+		// (README, Migrations), so that a release can be rolled back without its schema.
+		cfg.Logger.Warn("schema: the database is newer than this build; serving without migrating",
+			"version", s.schema.Version, "latest", s.schema.Latest)
+	} else {
+		cfg.Logger.Info("schema", "version", s.schema.Version)
 	}
 	return s, nil
 }
@@ -185,14 +204,8 @@ func (s *Store) Dialect() string { return string(s.dialect) }
 // PageSizes are the default and largest connection page sizes.
 func (s *Store) PageSizes() (def, max int) { return s.cfg.DefaultPage, s.cfg.MaxPage }
 
-// migrate creates or upgrades the schema; it is idempotent and runs at every start.
-func (s *Store) migrate(ctx context.Context) error {
-	err := s.gdb.WithContext(ctx).AutoMigrate(&models.Customer{}, &models.Account{}, &models.AccountHolder{}, &models.Card{})
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
-}
+// Schema is the schema's state as Open found and left it (zero with Config.NoMigrate).
+func (s *Store) Schema() Schema { return s.schema }
 
 // db returns a session bound to ctx.
 func (s *Store) db(ctx context.Context) *gorm.DB { return s.gdb.WithContext(ctx) }
