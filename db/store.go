@@ -15,9 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
@@ -179,6 +179,10 @@ func openSQLite(cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
+	// Times are written as SQLite's own text format (2006-01-02 15:04:05.999999999-07:00), as
+	// every earlier release wrote them: stored text compares and sorts as time only when all
+	// rows share one format.
+	q.Set("_time_format", "sqlite")
 	gdb, err := gorm.Open(sqlite.Open("file:"+path+"?"+q.Encode()), gcfg)
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
