@@ -16,11 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
-
-	"github.com/glebarez/sqlite"
 )
 
 // The joint accounts the concurrent writers fight over, and the customers that may hold them.
@@ -115,7 +111,7 @@ func TestConcurrentWritersKeepInvariants(t *testing.T) {
 			answered int
 		)
 		// While they write, a reader checks the committed state in single snapshots.
-		raw := rawDB(t, e)
+		raw := rawDB(t, e.kind, e.cfg.databaseURL)
 		var snapshots, inconsistent atomic.Int64
 		var firstBad atomic.Value
 		done := make(chan struct{})
@@ -325,22 +321,6 @@ func snapshotProblems(raw *gorm.DB, kind string) ([]string, error) {
 	return bad, err
 }
 
-// rawDB opens the test's database directly, to damage it as a bug or a manual edit might.
-func rawDB(t *testing.T, e *env) *gorm.DB {
-	t.Helper()
-	var d gorm.Dialector = postgres.Open(e.cfg.databaseURL)
-	if e.kind == "sqlite" {
-		d = sqlite.Open(e.cfg.databaseURL)
-	}
-	g, err := gorm.Open(d, &gorm.Config{Logger: logger.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sqlDB, _ := g.DB()
-	t.Cleanup(func() { sqlDB.Close() })
-	return g
-}
-
 // TestResendRepairsHolderRows damages the holder rows and cards of a joint account so that they
 // disagree with its holder list, then sends the same data again: an identical re-ingest, and an
 // updateAccount naming the same holders, each restore a consistent state.
@@ -351,7 +331,7 @@ func TestResendRepairsHolderRows(t *testing.T) {
 		b := customer("B", "O1")
 		c := customer("C", "O1")
 		e.mustIngest(t, a, b, c)
-		raw := rawDB(t, e)
+		raw := rawDB(t, e.kind, e.cfg.databaseURL)
 		damage := func() {
 			t.Helper()
 			for _, stmt := range []string{
@@ -440,7 +420,7 @@ func TestDeadlockIsRetried(t *testing.T) {
 			t.Skip("SQLite runs one writer at a time")
 		}
 		e.mustIngest(t, customer("A", "O1"), customer("B", "O1"))
-		sqlDB, err := rawDB(t, e).DB()
+		sqlDB, err := rawDB(t, e.kind, e.cfg.databaseURL).DB()
 		if err != nil {
 			t.Fatal(err)
 		}

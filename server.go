@@ -4,6 +4,7 @@
 //	go run .                      serve (embedded store, playground at the printed address)
 //	go run . -demo                serve, filling an empty store with a synthetic portfolio
 //	go run . ingest FILE...       load publisher files (JSON document or NDJSON) and exit
+//	go run . migrate [status|up]  show the schema's migrations, or apply the pending ones
 //	go run . -h                   list every flag and environment variable
 package main
 
@@ -76,6 +77,13 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	c := &config{}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: %s [flags]\n", name)
+		if name == "portfolio-graph" {
+			fmt.Fprint(fs.Output(), commandsUsage)
+		}
+		fs.PrintDefaults()
+	}
 	env := func(key, def string) string {
 		if v, ok := os.LookupEnv(key); ok {
 			return v
@@ -176,6 +184,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if len(args) > 0 && args[0] == "token" {
 		return runToken(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "migrate" {
+		return runMigrate(ctx, args[1:], stdout, stderr)
 	}
 	cfg, _, err := parseConfig("portfolio-graph", args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -685,5 +696,102 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintln(stdout, tok)
+	return 0
+}
+
+// commandsUsage is the part of -h that lists the commands beside serving.
+const commandsUsage = `Without a command it serves, migrating the schema first. Commands:
+  ingest [flags] FILE...       load publisher files (JSON document or NDJSON) and exit
+  token [flags]                print a bearer token signed with AUTH_JWT_SECRET
+  migrate [status|up] [flags]  show the schema's version and migrations, or apply the pending ones
+Flags:
+`
+
+// runMigrate is `go run . migrate [status|up]`: status lists this build's migrations and which
+// the database has (changing nothing); up applies the pending ones, as serving does at start.
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	action := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		action, args = args[0], args[1:]
+	}
+	cfg, fs, err := parseConfig("portfolio-graph migrate [status|up]", args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	switch {
+	case action == "" && fs.NArg() == 1:
+		action = fs.Arg(0) // the action after the flags
+	case fs.NArg() > 0:
+		action = "?"
+	case action == "":
+		action = "status"
+	}
+	if action != "status" && action != "up" {
+		fmt.Fprintln(stderr, "usage: portfolio-graph migrate [status|up] [flags]")
+		return 2
+	}
+	log, err := newLogger(cfg.logLevel, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	sc := cfg.storeConfig(log)
+	sc.NoMigrate = true
+	store, err := db.Open(ctx, sc)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	defer store.Close()
+	if action == "up" {
+		s, err := store.Migrate(ctx)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		if s.Baselined {
+			fmt.Fprintln(stdout, "recorded the existing tables (created before versioned migrations) as version 1")
+		}
+		for _, m := range s.Applied {
+			fmt.Fprintf(stdout, "applied %d %s (%s)\n", m.Version, m.Name, m.Duration.Round(time.Millisecond))
+		}
+		if len(s.Applied) == 0 && !s.Baselined {
+			fmt.Fprintln(stdout, "nothing to apply")
+		}
+		fmt.Fprintf(stdout, "schema version %d (this build knows up to %d)\n", s.Version, s.Latest)
+		if s.Newer() {
+			fmt.Fprintln(stdout, "the database is newer than this build")
+		}
+		return 0
+	}
+	st, err := store.MigrationStatus(ctx)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	switch {
+	case st.Unversioned && st.Legacy:
+		fmt.Fprintln(stdout, "no version table: the tables predate versioned migrations; `migrate up` (or serving) records them as version 1")
+	case st.Unversioned:
+		fmt.Fprintln(stdout, "no version table: an empty database")
+	default:
+		fmt.Fprintf(stdout, "schema version %d (this build knows up to %d)\n", st.Version, st.Latest)
+	}
+	if st.Newer() {
+		fmt.Fprintln(stdout, "the database is newer than this build")
+	}
+	for _, m := range st.Migrations {
+		state, at := "pending", ""
+		if m.Applied {
+			state, at = "applied", m.AppliedAt.UTC().Format(time.DateTime)
+		} else if st.Legacy && m.Version == 1 {
+			state = "existing"
+		}
+		fmt.Fprintf(stdout, "%-8s %-19s %s\n", state, at, m.Name)
+	}
 	return 0
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm/clause"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // dialect is the database in use. The two differ in a handful of expressions only, all here.
@@ -94,8 +96,13 @@ func isUnavailable(err error) bool {
 		errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		// The primary code (low byte) of an extended one such as SQLITE_BUSY_SNAPSHOT.
+		c := liteErr.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
 	msg := err.Error()
-	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked") ||
-		strings.Contains(msg, "conn closed") || strings.Contains(msg, "connection refused") ||
+	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "connection refused") ||
 		strings.Contains(msg, "database is closed")
 }

@@ -16,9 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 
@@ -46,6 +46,9 @@ type Config struct {
 	Logger *slog.Logger
 	// OnStatement, if set, is called once for every SQL statement sent; tests count with it.
 	OnStatement func()
+	// NoMigrate opens the database without touching its schema (the migrate command reads
+	// the status first).
+	NoMigrate bool
 }
 
 // Store is the database behind the API.
@@ -55,9 +58,11 @@ type Store struct {
 	dialect dialect
 	cfg     Config
 	retries atomic.Uint64 // write transactions run again after a deadlock or serialization failure
+	schema  Schema
 }
 
-// Open connects to the database of cfg and migrates its schema.
+// Open connects to the database of cfg and migrates its schema to the latest version this
+// build knows (see Migrate), unless cfg.NoMigrate.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg = withDefaults(cfg)
 	gcfg := &gorm.Config{
@@ -86,9 +91,23 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{gdb: gdb, sqlDB: sqlDB, dialect: d, cfg: cfg}
-	if err := s.migrate(ctx); err != nil {
+	if cfg.NoMigrate {
+		return s, nil
+	}
+	if s.schema, err = s.Migrate(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, err
+	}
+	for _, m := range s.schema.Applied {
+		cfg.Logger.Info("schema: migration applied", "version", m.Version, "name", m.Name, "duration", m.Duration.Round(time.Millisecond))
+	}
+	if s.schema.Newer() {
+		// Serving on: migrations keep the schema readable and writable by the previous release
+		// (README, Migrations), so that a release can be rolled back without its schema.
+		cfg.Logger.Warn("schema: the database is newer than this build; serving without migrating",
+			"version", s.schema.Version, "latest", s.schema.Latest)
+	} else {
+		cfg.Logger.Info("schema", "version", s.schema.Version)
 	}
 	return s, nil
 }
@@ -162,6 +181,10 @@ func openSQLite(cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
+	// Times are written as SQLite's own text format (2006-01-02 15:04:05.999999999-07:00), as
+	// every earlier release wrote them: stored text compares and sorts as time only when all
+	// rows share one format.
+	q.Set("_time_format", "sqlite")
 	gdb, err := gorm.Open(sqlite.Open("file:"+path+"?"+q.Encode()), gcfg)
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
@@ -187,14 +210,8 @@ func (s *Store) Dialect() string { return string(s.dialect) }
 // PageSizes are the default and largest connection page sizes.
 func (s *Store) PageSizes() (def, max int) { return s.cfg.DefaultPage, s.cfg.MaxPage }
 
-// migrate creates or upgrades the schema; it is idempotent and runs at every start.
-func (s *Store) migrate(ctx context.Context) error {
-	err := s.gdb.WithContext(ctx).AutoMigrate(&models.Customer{}, &models.Account{}, &models.AccountHolder{}, &models.Card{})
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
-}
+// Schema is the schema's state as Open found and left it (zero with Config.NoMigrate).
+func (s *Store) Schema() Schema { return s.schema }
 
 // db returns a session bound to ctx.
 func (s *Store) db(ctx context.Context) *gorm.DB { return s.gdb.WithContext(ctx) }
