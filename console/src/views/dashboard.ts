@@ -6,6 +6,7 @@ import { count, h, label, problem, show } from '../dom';
 import { navigate, type RouteContext } from '../router';
 
 const statsFields = `customers accounts cards
+  customersByOrganization { key count }
   customersByEnrollmentOptInStatus { key count }
   customersByTargetingIndicator { key count }
   accountsByType { key count }
@@ -15,7 +16,8 @@ const statsFields = `customers accounts cards
   enrollmentsByMonth { key count }`;
 
 const statsQuery = `query Dashboard($filter: CustomerFilter) { portfolioStats(filter: $filter) { ${statsFields} } }`;
-// An all-organizations caller picks among the organizations that have customers.
+// An all-organizations caller picks among the organizations that have customers: the
+// unfiltered figures name them, asked for alongside when the page opens on one organization.
 const statsWithOrgsQuery = `query DashboardWithOrganizations($filter: CustomerFilter) {
   portfolioStats(filter: $filter) { ${statsFields} }
   organizations: portfolioStats { customersByOrganization { key count } }
@@ -30,7 +32,7 @@ type StatKey =
   | 'cardsByStatus'
   | 'enrollmentsByMonth';
 
-type Stats = { customers: number; accounts: number; cards: number } & Record<StatKey, Bucket[]>;
+type Stats = { customers: number; accounts: number; cards: number; customersByOrganization: Bucket[] } & Record<StatKey, Bucket[]>;
 
 let knownOrganizations: string[] | null = null;
 
@@ -46,8 +48,9 @@ export function dashboardView(viewer: () => Viewer) {
     let stats: Stats;
     try {
       const filter = org ? { organizationIds: [org] } : null;
-      if (knownOrganizations) {
+      if (knownOrganizations || !filter) {
         stats = (await gql<{ portfolioStats: Stats }>(statsQuery, { filter })).portfolioStats;
+        knownOrganizations ??= stats.customersByOrganization.map((b) => b.key).sort();
       } else {
         const data = await gql<{ portfolioStats: Stats; organizations: { customersByOrganization: Bucket[] } }>(statsWithOrgsQuery, { filter });
         stats = data.portfolioStats;
@@ -105,7 +108,9 @@ export function dashboardView(viewer: () => Viewer) {
         }),
       ),
     );
-    for (const [canvas, key, title, opts] of canvases) charts.push(barChart(canvas, title, stats[key], opts));
+    for (const [canvas, key, title, opts] of canvases) {
+      charts.push(barChart(canvas, title, key === 'enrollmentsByMonth' ? everyMonth(stats[key]) : stats[key], opts));
+    }
     ctx.outlet.dataset.rendered = 'dashboard';
     requestAnimationFrame(() =>
       setTimeout(() => {
@@ -114,6 +119,21 @@ export function dashboardView(viewer: () => Viewer) {
     );
     return destroy;
   };
+}
+
+/** Monthly buckets with the months that have none filled in as 0, so the axis is even in time. */
+function everyMonth(buckets: Bucket[]): Bucket[] {
+  if (buckets.length < 2) return buckets;
+  const have = new Map(buckets.map((b) => [b.key, b.count]));
+  const out: Bucket[] = [];
+  let [y, m] = buckets[0]!.key.split('-').map(Number) as [number, number];
+  const last = buckets[buckets.length - 1]!.key;
+  for (;;) {
+    const key = `${y}-${String(m).padStart(2, '0')}`;
+    out.push({ key, count: have.get(key) ?? 0 });
+    if (key >= last) return out;
+    if (++m > 12) [y, m] = [y + 1, 1];
+  }
 }
 
 /** The figures of one chart as a table with shares and a total. Long series fold away. */
