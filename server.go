@@ -35,6 +35,7 @@ import (
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/portfolio-graph/portfolio-graph/auth"
+	"github.com/portfolio-graph/portfolio-graph/console"
 	"github.com/portfolio-graph/portfolio-graph/db"
 	"github.com/portfolio-graph/portfolio-graph/feed"
 	"github.com/portfolio-graph/portfolio-graph/graph"
@@ -294,6 +295,7 @@ func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *
 		}
 		_, _ = io.WriteString(w, "ok\n")
 	})
+	mux.Handle(console.Prefix, console.Handler())
 	if withPlayground {
 		mux.Handle("GET /{$}", playground.Handler("portfolio-graph", "/query"))
 	}
