@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -45,7 +46,27 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tuneGC()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Garbage collector defaults, unless GOGC or GOMEMLIMIT say otherwise. The live heap of the
+// server is small (tens of MB) while a request allocates a hundred times its response, so
+// Go's default (collect when the heap has doubled) spends about a third of the CPU in GC under
+// load. Collecting at five times the live heap halves that; the soft memory limit keeps the
+// process within ~100 MB by collecting earlier when the heap grows towards it.
+const (
+	defaultGCPercent   = 400
+	defaultMemoryLimit = 96 << 20
+)
+
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 }
 
 // config is everything the server reads from flags and the environment.
