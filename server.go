@@ -16,27 +16,23 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/playground"
-
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/portfolio-graph/portfolio-graph/auth"
 	"github.com/portfolio-graph/portfolio-graph/db"
 	"github.com/portfolio-graph/portfolio-graph/feed"
 	"github.com/portfolio-graph/portfolio-graph/graph"
+	"github.com/portfolio-graph/portfolio-graph/middleware"
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
@@ -260,10 +256,10 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 	return srv.Shutdown(shutdownCtx)
 }
 
-// newHTTPHandler routes the endpoints and wraps them in the request middleware.
+// newHTTPHandler routes the endpoints and wraps them in the HTTP edge (middleware/).
 func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/query", checkTransport(cfg.maxTokens, readBody(cfg.maxBodyBytes, authenticate(verifier, graph.NewHandler(cfg.graphOptions(store, log))))))
+	mux.Handle("/query", middleware.CheckTransport(cfg.maxTokens, middleware.ReadBody(cfg.maxBodyBytes, middleware.Authenticate(verifier, graph.NewHandler(cfg.graphOptions(store, log))))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -283,177 +279,7 @@ func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *
 	if withPlayground {
 		mux.Handle("GET /{$}", playground.Handler("portfolio-graph", "/query"))
 	}
-	return withRequest(mux, cfg, log)
-}
-
-// checkTransport answers, with a coded error, what the GraphQL transports would refuse without
-// one: a method other than GET, POST and OPTIONS (405), a POST body that is not JSON (415),
-// and a mutation sent with GET (405: GET may not change data).
-func checkTransport(maxTokens int, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.Method {
-		case http.MethodOptions:
-		case http.MethodPost:
-			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-				writeError(w, http.StatusUnsupportedMediaType, models.ErrBadUserInput, "send the request as Content-Type: application/json")
-				return
-			}
-		case http.MethodGet:
-			// Only a document naming another operation type can be refused here; any other is
-			// parsed once, by the executor (and its parsed-query cache).
-			query := r.URL.Query().Get("query")
-			if !strings.Contains(query, "mutation") && !strings.Contains(query, "subscription") {
-				break
-			}
-			doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, maxTokens)
-			if err == nil {
-				if op := doc.Operations.ForName(r.URL.Query().Get("operationName")); op != nil && op.Operation != ast.Query {
-					w.Header().Set("Allow", "POST")
-					writeError(w, http.StatusMethodNotAllowed, models.ErrBadUserInput, "GET may only run queries: send a "+string(op.Operation)+" with POST")
-					return
-				}
-			}
-		default:
-			w.Header().Set("Allow", "GET, POST, OPTIONS")
-			writeError(w, http.StatusMethodNotAllowed, models.ErrBadUserInput, "use POST (or GET for queries)")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// readBody reads a /query request's body up to max bytes, answering 413 PAYLOAD_TOO_LARGE
-// beyond that.
-func readBody(max int64, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > max {
-			payloadTooLarge(w, max)
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
-			payloadTooLarge(w, max)
-			return
-		case err != nil:
-			writeError(w, http.StatusBadRequest, models.ErrBadUserInput, "the request body could not be read")
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		next.ServeHTTP(w, r)
-	})
-}
-
-func payloadTooLarge(w http.ResponseWriter, max int64) {
-	writeError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", fmt.Sprintf("the request body is larger than %d bytes", max))
-}
-
-// writeError answers with one GraphQL error and no data.
-func writeError(w http.ResponseWriter, status int, code models.ErrorCode, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
-		"message": msg, "extensions": map[string]any{"code": string(code)},
-	}}})
-}
-
-// authenticate puts the request's caller in its context: the one its bearer token names, or
-// in open mode (no verifier) an admin of every organization. A request without a valid token
-// is answered 401 UNAUTHENTICATED without running anything. This is the only place a caller
-// is set: a path that skips it sees nothing.
-func authenticate(verifier *auth.Verifier, next http.Handler) http.Handler {
-	if verifier == nil {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(graph.WithCaller(r.Context(), graph.OpenCaller())))
-		})
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions {
-			next.ServeHTTP(w, r)
-			return
-		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if token = strings.TrimSpace(token); !ok || token == "" {
-			unauthenticated(w, "a bearer token is required: Authorization: Bearer <JWT>")
-			return
-		}
-		id, err := verifier.Verify(token)
-		if err != nil {
-			unauthenticated(w, err.Error())
-			return
-		}
-		subject := id.Subject
-		caller := graph.Caller{Subject: &subject, Role: id.Role, Scope: id.Scope}
-		next.ServeHTTP(w, r.WithContext(graph.WithCaller(r.Context(), caller)))
-	})
-}
-
-func unauthenticated(w http.ResponseWriter, msg string) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="portfolio-graph"`)
-	writeError(w, http.StatusUnauthorized, models.ErrUnauthenticated, msg)
-}
-
-// withRequest gives each request an id and a time limit, and logs it when it ends.
-func withRequest(next http.Handler, cfg *config, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &graph.RequestInfo{ID: r.Header.Get("X-Request-Id"), Start: time.Now()}
-		if info.ID == "" || len(info.ID) > 64 {
-			info.ID = newRequestID()
-		}
-		w.Header().Set("X-Request-Id", info.ID)
-		ctx, cancel := context.WithTimeout(r.Context(), cfg.requestTimeout)
-		defer cancel()
-		ctx = graph.WithRequestInfo(ctx, info)
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, info: info}
-		next.ServeHTTP(rec, r.WithContext(ctx))
-		level := slog.LevelInfo
-		if rec.status >= 500 {
-			level = slog.LevelWarn
-		}
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
-			level = slog.LevelDebug
-		}
-		log.Log(r.Context(), level, "request", "id", info.ID, "method", r.Method, "path", r.URL.Path,
-			"operation", info.Operation, "status", rec.status, "duration", time.Since(info.Start).Round(time.Microsecond))
-	})
-}
-
-// statusRecorder remembers the status a handler wrote, for the access log, and turns a GraphQL
-// answer that could serve no data because the database was unavailable into HTTP 503.
-type statusRecorder struct {
-	http.ResponseWriter
-	info   *graph.RequestInfo
-	status int
-	wrote  bool
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.wrote {
-		return
-	}
-	if code == http.StatusOK && s.info.Unavailable {
-		code = http.StatusServiceUnavailable
-	}
-	s.status, s.wrote = code, true
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if !s.wrote {
-		s.WriteHeader(http.StatusOK)
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-var requestSeq atomic.Uint64
-
-// newRequestID returns a short id unique within the process and across restarts.
-func newRequestID() string {
-	return strconv.FormatInt(time.Now().UnixMilli(), 36) + "-" + strconv.FormatUint(requestSeq.Add(1), 36)
+	return middleware.Request(cfg.requestTimeout, log, mux)
 }
 
 // isLoopback reports whether addr listens on loopback only ("127.0.0.1:8080", "localhost:0",

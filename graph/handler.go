@@ -87,7 +87,7 @@ func configure(srv configurable, opt Options) {
 		return errors.New("panic") // shown as a generic internal error
 	})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		if info := requestInfoFrom(ctx); info != nil {
+		if info := RequestInfoFrom(ctx); info != nil {
 			info.Operation = graphql.GetOperationContext(ctx).OperationName
 		}
 		respond := next(withLoaders(ctx, opt.Store, scopeOf(ctx)))
@@ -170,14 +170,15 @@ func WithRequestInfo(ctx context.Context, info *RequestInfo) context.Context {
 	return context.WithValue(ctx, requestInfoKey{}, info)
 }
 
-func requestInfoFrom(ctx context.Context) *RequestInfo {
+// RequestInfoFrom returns the RequestInfo of ctx, or nil outside an HTTP request.
+func RequestInfoFrom(ctx context.Context) *RequestInfo {
 	info, _ := ctx.Value(requestInfoKey{}).(*RequestInfo)
 	return info
 }
 
 // RequestIDFrom returns the request id of ctx, or "".
 func RequestIDFrom(ctx context.Context) string {
-	if info := requestInfoFrom(ctx); info != nil {
+	if info := RequestInfoFrom(ctx); info != nil {
 		return info.ID
 	}
 	return ""
@@ -208,7 +209,7 @@ func markUnavailable(ctx context.Context, resp *graphql.Response) {
 	}
 	for _, e := range resp.Errors {
 		if e.Extensions["code"] == string(models.ErrServiceUnavailable) {
-			if info := requestInfoFrom(ctx); info != nil {
+			if info := RequestInfoFrom(ctx); info != nil {
 				info.Unavailable = true
 			}
 			return

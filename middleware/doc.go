@@ -1,0 +1,9 @@
+// Package middleware is the HTTP edge in front of the GraphQL handler: request ids and time
+// limits, the checks the GraphQL transports would answer without a code (method, content
+// type), the body limit, authentication of the bearer token, and the access log. Metrics, CORS,
+// compression and security headers belong here too.
+//
+// Each middleware is an http.Handler wrapping the next one; server.go composes them. Every
+// refusal is a GraphQL-shaped answer with one coded error and no data, so clients handle an
+// edge refusal exactly like an error from the executor.
+package middleware

@@ -1,0 +1,111 @@
+package middleware_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portfolio-graph/portfolio-graph/graph"
+	"github.com/portfolio-graph/portfolio-graph/middleware"
+)
+
+// A request keeps a short id its caller sent, gets a fresh one otherwise, and answers with it.
+func TestRequestID(t *testing.T) {
+	log, _ := newLog(slog.LevelInfo)
+	var seen string
+	h := middleware.Request(time.Minute, log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = graph.RequestIDFrom(r.Context())
+	}))
+	cases := []struct {
+		name, sent string
+		kept       bool
+	}{
+		{"sent", "abc-123", true},
+		{"none", "", false},
+		{"too long", strings.Repeat("x", 65), false},
+	}
+	ids := map[string]bool{}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, "/query", nil)
+			if c.sent != "" {
+				req.Header.Set("X-Request-Id", c.sent)
+			}
+			resp, _ := do(t, h, req)
+			got := resp.Header.Get("X-Request-Id")
+			if got == "" || got != seen {
+				t.Fatalf("X-Request-Id %q, the handler saw %q", got, seen)
+			}
+			if (got == c.sent) != c.kept {
+				t.Errorf("sent %q, got %q", c.sent, got)
+			}
+			if ids[got] {
+				t.Errorf("id %q given twice", got)
+			}
+			ids[got] = true
+		})
+	}
+}
+
+// The handler runs under the request's time limit.
+func TestRequestTimeLimit(t *testing.T) {
+	log, _ := newLog(slog.LevelInfo)
+	var deadline time.Time
+	var ok bool
+	h := middleware.Request(3*time.Second, log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		deadline, ok = r.Context().Deadline()
+	}))
+	before := time.Now()
+	do(t, h, httptest.NewRequest(http.MethodGet, "/", nil))
+	if !ok || deadline.Before(before) || deadline.After(before.Add(3*time.Second+time.Minute)) {
+		t.Errorf("deadline %v (set: %v), want about 3s after %v", deadline, ok, before)
+	}
+}
+
+// An answer the GraphQL layer marked unavailable is 503; the access log has one line per
+// request with its id and status, at WARN for a 5xx and DEBUG for health checks.
+func TestAccessLogAndUnavailable(t *testing.T) {
+	log, logs := newLog(slog.LevelDebug)
+	h := middleware.Request(time.Minute, log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/down" {
+			graph.RequestInfoFrom(r.Context()).Unavailable = true
+		}
+		_, _ = io.WriteString(w, "{}")
+	}))
+	cases := []struct {
+		path   string
+		status int
+		level  string
+	}{
+		{"/query", 200, "INFO"},
+		{"/down", 503, "WARN"},
+		{"/healthz", 200, "DEBUG"},
+	}
+	for _, c := range cases {
+		t.Run(c.path, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, c.path, nil)
+			req.Header.Set("X-Request-Id", "id"+strings.TrimPrefix(c.path, "/"))
+			resp, _ := do(t, h, req)
+			if resp.StatusCode != c.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, c.status)
+			}
+			var line string
+			for l := range strings.Lines(logs.String()) {
+				if strings.Contains(l, "id=id"+strings.TrimPrefix(c.path, "/")+" ") {
+					line = l
+				}
+			}
+			want := []string{"level=" + c.level, "msg=request", "path=" + c.path, "status=" + strconv.Itoa(c.status)}
+			for _, w := range want {
+				if !strings.Contains(line, w) {
+					t.Errorf("log line %q lacks %q", line, w)
+				}
+			}
+		})
+	}
+}
