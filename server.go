@@ -259,7 +259,13 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 // newHTTPHandler routes the endpoints and wraps them in the HTTP edge (middleware/).
 func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/query", middleware.CheckTransport(cfg.maxTokens, middleware.ReadBody(cfg.maxBodyBytes, middleware.Authenticate(verifier, graph.NewHandler(cfg.graphOptions(store, log))))))
+	// Read from the bottom up: the order a request meets them.
+	var query http.Handler = graph.NewHandler(cfg.graphOptions(store, log))
+	query = middleware.StrictJSON(query)
+	query = middleware.Authenticate(verifier, query)
+	query = middleware.ReadBody(cfg.maxBodyBytes, query)
+	query = middleware.CheckTransport(cfg.maxTokens, query)
+	mux.Handle("/query", query)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")

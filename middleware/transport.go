@@ -70,9 +70,27 @@ func ReadBody(max int64, next http.Handler) http.Handler {
 			writeError(w, http.StatusBadRequest, models.ErrBadUserInput, "the request body could not be read")
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = &memBody{Reader: bytes.NewReader(body), raw: body}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// memBody is a body ReadBody holds in memory, so that the checks after it need not copy it.
+type memBody struct {
+	*bytes.Reader
+	raw []byte
+}
+
+func (*memBody) Close() error { return nil }
+
+// bodyBytes returns r's whole body, leaving r.Body to be read again from its start.
+func bodyBytes(r *http.Request) ([]byte, error) {
+	if b, ok := r.Body.(*memBody); ok {
+		return b.raw, nil
+	}
+	raw, err := io.ReadAll(r.Body)
+	r.Body = &memBody{Reader: bytes.NewReader(raw), raw: raw}
+	return raw, err
 }
 
 func payloadTooLarge(w http.ResponseWriter, max int64) {
