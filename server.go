@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -52,6 +53,7 @@ type config struct {
 	demo             bool
 	dbMaxConns       int
 	statementTimeout time.Duration
+	slowSQL          time.Duration
 	requestTimeout   time.Duration
 	maxBodyBytes     int64
 	defaultPageSize  int
@@ -115,6 +117,7 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.BoolVar(&c.demo, "demo", envBool("DEMO", false), "fill an empty store with a synthetic portfolio of 1,000 customers (env DEMO)")
 	fs.IntVar(&c.dbMaxConns, "db-max-conns", envInt("DB_MAX_CONNS", 16), "database connection pool size (env DB_MAX_CONNS; SQLite uses at most 4)")
 	fs.DurationVar(&c.statementTimeout, "statement-timeout", envDur("DB_STATEMENT_TIMEOUT", 30*time.Second), "PostgreSQL statement_timeout (env DB_STATEMENT_TIMEOUT)")
+	fs.DurationVar(&c.slowSQL, "slow-sql", envDur("DB_SLOW_SQL", 200*time.Millisecond), "log statements slower than this at warn, by their text with placeholders (env DB_SLOW_SQL; 0 or less: never)")
 	fs.DurationVar(&c.requestTimeout, "request-timeout", envDur("REQUEST_TIMEOUT", 30*time.Second), "time limit of one request, SQL included (env REQUEST_TIMEOUT)")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(envInt("MAX_BODY_BYTES", 16<<20)), "largest request body (env MAX_BODY_BYTES)")
 	fs.IntVar(&c.defaultPageSize, "default-page-size", envInt("DEFAULT_PAGE_SIZE", 50), "connection page size when first/last are not given (env DEFAULT_PAGE_SIZE)")
@@ -125,6 +128,7 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.IntVar(&c.maxIngestBatch, "max-ingest-batch", envInt("MAX_INGEST_BATCH", 1000), "most customers in one ingestCustomers call (env MAX_INGEST_BATCH)")
 	fs.IntVar(&c.ingestBatch, "batch", envInt("INGEST_BATCH", 500), "customers per batch of the ingest command (env INGEST_BATCH)")
 	fs.BoolVar(&c.skipInvalid, "skip-invalid", envBool("INGEST_SKIP_INVALID", false), "ingest command: load the valid customers of each batch and list the rest, instead of rejecting the batch (env INGEST_SKIP_INVALID)")
+	hideSecretDefaults(fs)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fs, err
 	}
@@ -139,11 +143,48 @@ func (c *config) storeConfig(log *slog.Logger) db.Config {
 		URL:              c.databaseURL,
 		MaxOpenConns:     c.dbMaxConns,
 		StatementTimeout: c.statementTimeout,
+		SlowStatement:    slowThreshold(c.slowSQL),
 		DefaultPage:      c.defaultPageSize,
 		MaxPage:          c.maxPageSize,
 		MaxBatch:         c.maxIngestBatch,
 		Logger:           log,
 	}
+}
+
+// hideSecretDefaults keeps secrets taken from the environment out of -h: the JWT secret is
+// shown as set or not, and a database URL without its password.
+func hideSecretDefaults(fs *flag.FlagSet) {
+	if f := fs.Lookup("auth-jwt-secret"); f != nil && f.DefValue != "" {
+		f.DefValue = "xxxxx"
+	}
+	if f := fs.Lookup("database-url"); f != nil {
+		f.DefValue = redactURL(f.DefValue)
+	}
+}
+
+// redactURL is a database URL with its password, in the user part or as a parameter, masked.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		if strings.Contains(raw, "@") || strings.Contains(raw, "password") {
+			return "xxxxx" // not parsable: it may hold a password anywhere
+		}
+		return raw // a file path
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// slowThreshold maps the -slow-sql setting onto db.Config, where 0 means the default.
+func slowThreshold(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 func (c *config) graphOptions(store *db.Store, log *slog.Logger) graph.Options {
@@ -505,6 +546,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	ttl := fs.Duration("ttl", time.Hour, "time to live")
 	sub := fs.String("sub", "operator", "subject (who the token is for)")
 	fs.StringVar(&cfg.auth.Secret, "auth-jwt-secret", cfg.auth.Secret, "signing secret (env AUTH_JWT_SECRET)")
+	hideSecretDefaults(fs)
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return 0
 	} else if err != nil {

@@ -4,11 +4,14 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/portfolio-graph/portfolio-graph/graph"
+	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
 // Request gives each request an id (the caller's X-Request-Id when it sends a short one) and
@@ -25,16 +28,27 @@ func Request(timeout time.Duration, log *slog.Logger, next http.Handler) http.Ha
 		ctx = graph.WithRequestInfo(ctx, info)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, info: info}
 		next.ServeHTTP(rec, r.WithContext(ctx))
-		level := slog.LevelInfo
-		if rec.status >= 500 {
-			level = slog.LevelWarn
-		}
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
-			level = slog.LevelDebug
-		}
-		log.Log(r.Context(), level, "request", "id", info.ID, "method", r.Method, "path", r.URL.Path,
-			"operation", info.Operation, "status", rec.status, "duration", time.Since(info.Start).Round(time.Microsecond))
+		codes := info.Codes()
+		log.Log(r.Context(), accessLevel(r.URL.Path, rec.status, codes), "request", "id", info.ID, "method", r.Method, "path", r.URL.Path,
+			"operation", shorten(info.Operation), "status", rec.status, "codes", strings.Join(codes, ","),
+			"duration", time.Since(info.Start).Round(time.Microsecond))
 	})
+}
+
+// accessLevel is the level of a request's access log line: ERROR when the answer carries an
+// internal error (a bug or an unknown store failure, detailed in the log under the same id),
+// WARN when it carries SERVICE_UNAVAILABLE or is a 5xx (an outage shows even when some data
+// was served), DEBUG for health checks, INFO otherwise.
+func accessLevel(path string, status int, codes []string) slog.Level {
+	switch {
+	case slices.Contains(codes, string(models.ErrInternal)):
+		return slog.LevelError
+	case path == "/healthz" || path == "/readyz":
+		return slog.LevelDebug
+	case status >= 500 || slices.Contains(codes, string(models.ErrServiceUnavailable)):
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
 }
 
 // statusRecorder remembers the status a handler wrote, for the access log, and turns a GraphQL
@@ -63,6 +77,9 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	}
 	return s.ResponseWriter.Write(b)
 }
+
+// addCode records the code of an error the edge answers with itself.
+func (s *statusRecorder) addCode(code models.ErrorCode) { s.info.AddCode(string(code)) }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

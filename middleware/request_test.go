@@ -67,40 +67,60 @@ func TestRequestTimeLimit(t *testing.T) {
 	}
 }
 
-// An answer the GraphQL layer marked unavailable is 503; the access log has one line per
-// request with its id and status, at WARN for a 5xx and DEBUG for health checks.
-func TestAccessLogAndUnavailable(t *testing.T) {
+// An answer the GraphQL layer marked unavailable is 503. The access log has one line per
+// request with its id, status and error codes: at ERROR when an internal error is among them,
+// at WARN for a 5xx or an unavailable database, at DEBUG for health checks.
+func TestAccessLog(t *testing.T) {
 	log, logs := newLog(slog.LevelDebug)
-	h := middleware.Request(time.Minute, log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/down" {
-			graph.RequestInfoFrom(r.Context()).Unavailable = true
+	h := middleware.Request(time.Minute, log, middleware.ReadBody(8, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := graph.RequestInfoFrom(r.Context())
+		switch r.URL.Path {
+		case "/down":
+			info.AddCode("SERVICE_UNAVAILABLE")
+			info.Unavailable = true
+		case "/partly-down":
+			info.AddCode("SERVICE_UNAVAILABLE")
+			info.AddCode("NOT_FOUND")
+			info.AddCode("SERVICE_UNAVAILABLE")
+		case "/bug":
+			info.AddCode("SERVICE_UNAVAILABLE")
+			info.AddCode("INTERNAL_SERVER_ERROR")
 		}
 		_, _ = io.WriteString(w, "{}")
-	}))
+	})))
 	cases := []struct {
-		path   string
-		status int
-		level  string
+		path, body string
+		status     int
+		level      string
+		codes      string
 	}{
-		{"/query", 200, "INFO"},
-		{"/down", 503, "WARN"},
-		{"/healthz", 200, "DEBUG"},
+		{"/query", "", 200, "INFO", ""},
+		{"/down", "", 503, "WARN", "SERVICE_UNAVAILABLE"},
+		{"/partly-down", "", 200, "WARN", "SERVICE_UNAVAILABLE,NOT_FOUND"},
+		{"/bug", "", 200, "ERROR", "SERVICE_UNAVAILABLE,INTERNAL_SERVER_ERROR"},
+		{"/big", "123456789", 413, "INFO", "PAYLOAD_TOO_LARGE"},
+		{"/healthz", "", 200, "DEBUG", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.path, func(t *testing.T) {
-			req := httptest.NewRequest(http.MethodGet, c.path, nil)
-			req.Header.Set("X-Request-Id", "id"+strings.TrimPrefix(c.path, "/"))
+			id := "id" + strings.TrimPrefix(c.path, "/")
+			req := httptest.NewRequest(http.MethodPost, c.path, strings.NewReader(c.body))
+			req.Header.Set("X-Request-Id", id)
 			resp, _ := do(t, h, req)
 			if resp.StatusCode != c.status {
 				t.Errorf("status %d, want %d", resp.StatusCode, c.status)
 			}
 			var line string
 			for l := range strings.Lines(logs.String()) {
-				if strings.Contains(l, "id=id"+strings.TrimPrefix(c.path, "/")+" ") {
+				if strings.Contains(l, "id="+id+" ") {
 					line = l
 				}
 			}
-			want := []string{"level=" + c.level, "msg=request", "path=" + c.path, "status=" + strconv.Itoa(c.status)}
+			codes := c.codes
+			if codes == "" {
+				codes = `""`
+			}
+			want := []string{"level=" + c.level + " msg=request", "path=" + c.path, "status=" + strconv.Itoa(c.status) + " codes=" + codes + " "}
 			for _, w := range want {
 				if !strings.Contains(line, w) {
 					t.Errorf("log line %q lacks %q", line, w)

@@ -99,6 +99,9 @@ func payloadTooLarge(w http.ResponseWriter, max int64) {
 
 // writeError answers with one GraphQL error and no data.
 func writeError(w http.ResponseWriter, status int, code models.ErrorCode, msg string) {
+	if rec, ok := w.(interface{ addCode(models.ErrorCode) }); ok {
+		rec.addCode(code) // for the access log
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
