@@ -55,6 +55,7 @@ type config struct {
 	statementTimeout time.Duration
 	slowSQL          time.Duration
 	requestTimeout   time.Duration
+	shutdownDrain    time.Duration
 	maxBodyBytes     int64
 	defaultPageSize  int
 	maxPageSize      int
@@ -119,6 +120,7 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.DurationVar(&c.statementTimeout, "statement-timeout", envDur("DB_STATEMENT_TIMEOUT", 30*time.Second), "PostgreSQL statement_timeout (env DB_STATEMENT_TIMEOUT)")
 	fs.DurationVar(&c.slowSQL, "slow-sql", envDur("DB_SLOW_SQL", 200*time.Millisecond), "log statements slower than this at warn, by their text with placeholders (env DB_SLOW_SQL; 0 or less: never)")
 	fs.DurationVar(&c.requestTimeout, "request-timeout", envDur("REQUEST_TIMEOUT", 30*time.Second), "time limit of one request, SQL included (env REQUEST_TIMEOUT)")
+	fs.DurationVar(&c.shutdownDrain, "shutdown-drain", envDur("SHUTDOWN_DRAIN", 5*time.Second), "on SIGTERM, how long to keep serving with /readyz at 503 before closing the listener (env SHUTDOWN_DRAIN)")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(envInt("MAX_BODY_BYTES", 16<<20)), "largest request body (env MAX_BODY_BYTES)")
 	fs.IntVar(&c.defaultPageSize, "default-page-size", envInt("DEFAULT_PAGE_SIZE", 50), "connection page size when first/last are not given (env DEFAULT_PAGE_SIZE)")
 	fs.IntVar(&c.maxPageSize, "max-page-size", envInt("MAX_PAGE_SIZE", 500), "largest first/last (env MAX_PAGE_SIZE)")
@@ -240,6 +242,11 @@ func newVerifier(cfg *config) (*auth.Verifier, error) {
 }
 
 func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
+	return serveWith(ctx, cfg, log, net.Listen)
+}
+
+// serveWith is serve listening with listen, which tests wrap to see the connections accepted.
+func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(network, addr string) (net.Listener, error)) error {
 	loopback := isLoopback(cfg.listenAddr)
 	verifier, err := newVerifier(cfg)
 	if err != nil {
@@ -265,17 +272,19 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		}
 	}
 
-	ln, err := net.Listen("tcp", cfg.listenAddr)
+	ln, err := listen("tcp", cfg.listenAddr)
 	if err != nil {
 		return err
 	}
+	drain := &middleware.Drain{}
 	srv := &http.Server{
-		Handler:           newHTTPHandler(store, cfg, verifier, log, cfg.playground && loopback),
+		Handler:           newDrainingHandler(store, cfg, verifier, log, cfg.playground && loopback, drain),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       cfg.requestTimeout + 30*time.Second,
 		WriteTimeout:      cfg.requestTimeout + 10*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState:         drain.ConnState,
 	}
 	url := "http://" + displayAddr(ln.Addr().String())
 	log.Info("serving", "store", store.Dialect(), "graphql", url+"/query")
@@ -291,14 +300,36 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
+	// Keep serving while load balancers notice /readyz and clients move off their kept-alive
+	// connections: closing the listener and idle connections at once would reset requests
+	// already on their way.
+	drain.Start()
+	log.Info("draining: /readyz answers 503 and answers close their connection", "for", cfg.shutdownDrain)
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(cfg.shutdownDrain):
+	}
+	// Stop accepting, answer every connection already accepted (each answer closes its
+	// connection), then let Shutdown close what is left idle.
 	log.Info("shutting down: finishing in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.requestTimeout+5*time.Second)
 	defer cancel()
+	_ = ln.Close()
+	<-errc // Serve returns once the listener is closed
+	if err := drain.Wait(shutdownCtx); err != nil {
+		log.Warn("shutting down: requests still running after the time limit", "err", err)
+	}
 	return srv.Shutdown(shutdownCtx)
 }
 
-// newHTTPHandler routes the endpoints and wraps them in the HTTP edge (middleware/).
+// newHTTPHandler is the handler of a server that never drains.
 func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool) http.Handler {
+	return newDrainingHandler(store, cfg, verifier, log, withPlayground, &middleware.Drain{})
+}
+
+// newDrainingHandler routes the endpoints and wraps them in the HTTP edge (middleware/).
+func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool, drain *middleware.Drain) http.Handler {
 	mux := http.NewServeMux()
 	// Read from the bottom up: the order a request meets them.
 	var query http.Handler = graph.NewHandler(cfg.graphOptions(store, log))
@@ -315,6 +346,11 @@ func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if drain.Draining() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "draining\n")
+			return
+		}
 		if err := store.Ping(ctx); err != nil {
 			log.Warn("not ready", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -326,7 +362,7 @@ func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *
 	if withPlayground {
 		mux.Handle("GET /{$}", playground.Handler("portfolio-graph", "/query"))
 	}
-	return middleware.Request(cfg.requestTimeout, log, mux)
+	return middleware.Request(cfg.requestTimeout, log, drain.Handler(mux))
 }
 
 // isLoopback reports whether addr listens on loopback only ("127.0.0.1:8080", "localhost:0",
