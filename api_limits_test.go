@@ -147,11 +147,21 @@ func TestLimits(t *testing.T) {
 	})
 }
 
+// sameDatabase starts a second server on e's database, configured as tweak says: the server
+// reads its configuration once, at start.
+func sameDatabase(t *testing.T, e *env, tweak func(*config)) *env {
+	t.Helper()
+	return newEnv(t, e.kind, func(c *config) {
+		c.databaseURL = e.cfg.databaseURL
+		tweak(c)
+	})
+}
+
 // The request timeout ends the request, SQL included, with SERVICE_UNAVAILABLE.
 func TestRequestTimeout(t *testing.T) {
 	e := newEnv(t, "sqlite", nil)
 	e.mustIngest(t, many(3, "O1")...)
-	e.cfg.requestTimeout = time.Nanosecond
+	e = sameDatabase(t, e, func(c *config) { c.requestTimeout = time.Nanosecond })
 	r := e.post(t, `{ customers { nodes { accounts { cards { last4 } } } } }`, nil)
 	if len(r.Errors) == 0 || r.Errors[0].code() != "SERVICE_UNAVAILABLE" || r.status != http.StatusServiceUnavailable {
 		t.Errorf("got %d %+v", r.status, r.Errors)
@@ -170,7 +180,7 @@ func TestRequestTimeoutCancelsRunningSQL(t *testing.T) {
 	}
 	e := newEnv(t, "postgres", nil)
 	e.mustIngest(t, many(2, "O1")...)
-	e.cfg.requestTimeout = 300 * time.Millisecond
+	e = sameDatabase(t, e, func(c *config) { c.requestTimeout = 300 * time.Millisecond })
 
 	locker, err := gorm.Open(postgres.Open(e.cfg.databaseURL), &gorm.Config{Logger: logger.Discard})
 	if err != nil {

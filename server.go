@@ -17,29 +17,26 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/playground"
-
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/portfolio-graph/portfolio-graph/auth"
 	"github.com/portfolio-graph/portfolio-graph/console"
 	"github.com/portfolio-graph/portfolio-graph/db"
 	"github.com/portfolio-graph/portfolio-graph/feed"
 	"github.com/portfolio-graph/portfolio-graph/graph"
+	"github.com/portfolio-graph/portfolio-graph/middleware"
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
@@ -47,6 +44,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	tuneGC()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal ends the process at once, drain or not
+	}()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -79,7 +80,9 @@ type config struct {
 	demo             bool
 	dbMaxConns       int
 	statementTimeout time.Duration
+	slowSQL          time.Duration
 	requestTimeout   time.Duration
+	shutdownDrain    time.Duration
 	maxBodyBytes     int64
 	defaultPageSize  int
 	maxPageSize      int
@@ -150,7 +153,9 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.BoolVar(&c.demo, "demo", envBool("DEMO", false), "fill an empty store with a synthetic portfolio of 1,000 customers (env DEMO)")
 	fs.IntVar(&c.dbMaxConns, "db-max-conns", envInt("DB_MAX_CONNS", 16), "database connection pool size (env DB_MAX_CONNS; SQLite uses at most 4)")
 	fs.DurationVar(&c.statementTimeout, "statement-timeout", envDur("DB_STATEMENT_TIMEOUT", 30*time.Second), "PostgreSQL statement_timeout (env DB_STATEMENT_TIMEOUT)")
+	fs.DurationVar(&c.slowSQL, "slow-sql", envDur("DB_SLOW_SQL", 200*time.Millisecond), "log statements slower than this at warn, by their text with placeholders (env DB_SLOW_SQL; 0 or less: never)")
 	fs.DurationVar(&c.requestTimeout, "request-timeout", envDur("REQUEST_TIMEOUT", 30*time.Second), "time limit of one request, SQL included (env REQUEST_TIMEOUT)")
+	fs.DurationVar(&c.shutdownDrain, "shutdown-drain", envDur("SHUTDOWN_DRAIN", 5*time.Second), "on SIGTERM, how long to keep serving with /readyz at 503 before closing the listener (env SHUTDOWN_DRAIN)")
 	fs.Int64Var(&c.maxBodyBytes, "max-body-bytes", int64(envInt("MAX_BODY_BYTES", 16<<20)), "largest request body (env MAX_BODY_BYTES)")
 	fs.IntVar(&c.defaultPageSize, "default-page-size", envInt("DEFAULT_PAGE_SIZE", 50), "connection page size when first/last are not given (env DEFAULT_PAGE_SIZE)")
 	fs.IntVar(&c.maxPageSize, "max-page-size", envInt("MAX_PAGE_SIZE", 500), "largest first/last (env MAX_PAGE_SIZE)")
@@ -161,6 +166,7 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.IntVar(&c.maxIngestBatch, "max-ingest-batch", envInt("MAX_INGEST_BATCH", 1000), "most customers in one ingestCustomers call (env MAX_INGEST_BATCH)")
 	fs.IntVar(&c.ingestBatch, "batch", envInt("INGEST_BATCH", 500), "customers per batch of the ingest command (env INGEST_BATCH)")
 	fs.BoolVar(&c.skipInvalid, "skip-invalid", envBool("INGEST_SKIP_INVALID", false), "ingest command: load the valid customers of each batch and list the rest, instead of rejecting the batch (env INGEST_SKIP_INVALID)")
+	hideSecretDefaults(fs)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fs, err
 	}
@@ -175,11 +181,48 @@ func (c *config) storeConfig(log *slog.Logger) db.Config {
 		URL:              c.databaseURL,
 		MaxOpenConns:     c.dbMaxConns,
 		StatementTimeout: c.statementTimeout,
+		SlowStatement:    slowThreshold(c.slowSQL),
 		DefaultPage:      c.defaultPageSize,
 		MaxPage:          c.maxPageSize,
 		MaxBatch:         c.maxIngestBatch,
 		Logger:           log,
 	}
+}
+
+// hideSecretDefaults keeps secrets taken from the environment out of -h: the JWT secret is
+// shown as set or not, and a database URL without its password.
+func hideSecretDefaults(fs *flag.FlagSet) {
+	if f := fs.Lookup("auth-jwt-secret"); f != nil && f.DefValue != "" {
+		f.DefValue = "xxxxx"
+	}
+	if f := fs.Lookup("database-url"); f != nil {
+		f.DefValue = redactURL(f.DefValue)
+	}
+}
+
+// redactURL is a database URL with its password, in the user part or as a parameter, masked.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		if strings.Contains(raw, "@") || strings.Contains(raw, "password") {
+			return "xxxxx" // not parsable: it may hold a password anywhere
+		}
+		return raw // a file path
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
+
+// slowThreshold maps the -slow-sql setting onto db.Config, where 0 means the default.
+func slowThreshold(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 func (c *config) graphOptions(store *db.Store, log *slog.Logger) graph.Options {
@@ -239,6 +282,11 @@ func newVerifier(cfg *config) (*auth.Verifier, error) {
 }
 
 func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
+	return serveWith(ctx, cfg, log, net.Listen)
+}
+
+// serveWith is serve listening with listen, which tests wrap to see the connections accepted.
+func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(network, addr string) (net.Listener, error)) error {
 	loopback := isLoopback(cfg.listenAddr)
 	verifier, err := newVerifier(cfg)
 	if err != nil {
@@ -264,17 +312,19 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		}
 	}
 
-	ln, err := net.Listen("tcp", cfg.listenAddr)
+	ln, err := listen("tcp", cfg.listenAddr)
 	if err != nil {
 		return err
 	}
+	drain := &middleware.Drain{}
 	srv := &http.Server{
-		Handler:           newHTTPHandler(store, cfg, verifier, log, cfg.playground && loopback),
+		Handler:           newDrainingHandler(store, cfg, verifier, log, cfg.playground && loopback, drain),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       cfg.requestTimeout + 30*time.Second,
 		WriteTimeout:      cfg.requestTimeout + 10*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState:         drain.ConnState,
 	}
 	url := "http://" + displayAddr(ln.Addr().String())
 	log.Info("serving", "store", store.Dialect(), "graphql", url+"/query")
@@ -290,16 +340,44 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 		return err
 	case <-ctx.Done():
 	}
+	// Keep serving while load balancers notice /readyz and clients move off their kept-alive
+	// connections: closing the listener and idle connections at once would reset requests
+	// already on their way.
+	drain.Start()
+	log.Info("draining: /readyz answers 503 and answers close their connection", "for", cfg.shutdownDrain)
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(cfg.shutdownDrain):
+	}
+	// Stop accepting, answer every connection already accepted (each answer closes its
+	// connection), then let Shutdown close what is left idle.
 	log.Info("shutting down: finishing in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.requestTimeout+5*time.Second)
 	defer cancel()
+	_ = ln.Close()
+	<-errc // Serve returns once the listener is closed
+	if err := drain.Wait(shutdownCtx); err != nil {
+		log.Warn("shutting down: requests still running after the time limit", "err", err)
+	}
 	return srv.Shutdown(shutdownCtx)
 }
 
-// newHTTPHandler routes the endpoints and wraps them in the request middleware.
+// newHTTPHandler is the handler of a server that never drains.
 func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool) http.Handler {
+	return newDrainingHandler(store, cfg, verifier, log, withPlayground, &middleware.Drain{})
+}
+
+// newDrainingHandler routes the endpoints and wraps them in the HTTP edge (middleware/).
+func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool, drain *middleware.Drain) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/query", checkTransport(cfg.maxTokens, readBody(cfg.maxBodyBytes, authenticate(verifier, graph.NewHandler(cfg.graphOptions(store, log))))))
+	// Read from the bottom up: the order a request meets them.
+	var query http.Handler = graph.NewHandler(cfg.graphOptions(store, log))
+	query = middleware.StrictJSON(query)
+	query = middleware.Authenticate(verifier, query)
+	query = middleware.ReadBody(cfg.maxBodyBytes, query)
+	query = middleware.CheckTransport(cfg.maxTokens, query)
+	mux.Handle("/query", query)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
@@ -308,6 +386,11 @@ func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if drain.Draining() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "draining\n")
+			return
+		}
 		if err := store.Ping(ctx); err != nil {
 			log.Warn("not ready", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -320,177 +403,7 @@ func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *
 	if withPlayground {
 		mux.Handle("GET /{$}", playground.Handler("portfolio-graph", "/query"))
 	}
-	return withRequest(mux, cfg, log)
-}
-
-// checkTransport answers, with a coded error, what the GraphQL transports would refuse without
-// one: a method other than GET, POST and OPTIONS (405), a POST body that is not JSON (415),
-// and a mutation sent with GET (405: GET may not change data).
-func checkTransport(maxTokens int, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.Method {
-		case http.MethodOptions:
-		case http.MethodPost:
-			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-				writeError(w, http.StatusUnsupportedMediaType, models.ErrBadUserInput, "send the request as Content-Type: application/json")
-				return
-			}
-		case http.MethodGet:
-			// Only a document naming another operation type can be refused here; any other is
-			// parsed once, by the executor (and its parsed-query cache).
-			query := r.URL.Query().Get("query")
-			if !strings.Contains(query, "mutation") && !strings.Contains(query, "subscription") {
-				break
-			}
-			doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, maxTokens)
-			if err == nil {
-				if op := doc.Operations.ForName(r.URL.Query().Get("operationName")); op != nil && op.Operation != ast.Query {
-					w.Header().Set("Allow", "POST")
-					writeError(w, http.StatusMethodNotAllowed, models.ErrBadUserInput, "GET may only run queries: send a "+string(op.Operation)+" with POST")
-					return
-				}
-			}
-		default:
-			w.Header().Set("Allow", "GET, POST, OPTIONS")
-			writeError(w, http.StatusMethodNotAllowed, models.ErrBadUserInput, "use POST (or GET for queries)")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// readBody reads a /query request's body up to max bytes, answering 413 PAYLOAD_TOO_LARGE
-// beyond that.
-func readBody(max int64, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > max {
-			payloadTooLarge(w, max)
-			return
-		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-		var tooLarge *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooLarge):
-			payloadTooLarge(w, max)
-			return
-		case err != nil:
-			writeError(w, http.StatusBadRequest, models.ErrBadUserInput, "the request body could not be read")
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		next.ServeHTTP(w, r)
-	})
-}
-
-func payloadTooLarge(w http.ResponseWriter, max int64) {
-	writeError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", fmt.Sprintf("the request body is larger than %d bytes", max))
-}
-
-// writeError answers with one GraphQL error and no data.
-func writeError(w http.ResponseWriter, status int, code models.ErrorCode, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
-		"message": msg, "extensions": map[string]any{"code": string(code)},
-	}}})
-}
-
-// authenticate puts the request's caller in its context: the one its bearer token names, or
-// in open mode (no verifier) an admin of every organization. A request without a valid token
-// is answered 401 UNAUTHENTICATED without running anything. This is the only place a caller
-// is set: a path that skips it sees nothing.
-func authenticate(verifier *auth.Verifier, next http.Handler) http.Handler {
-	if verifier == nil {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(graph.WithCaller(r.Context(), graph.OpenCaller())))
-		})
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions {
-			next.ServeHTTP(w, r)
-			return
-		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if token = strings.TrimSpace(token); !ok || token == "" {
-			unauthenticated(w, "a bearer token is required: Authorization: Bearer <JWT>")
-			return
-		}
-		id, err := verifier.Verify(token)
-		if err != nil {
-			unauthenticated(w, err.Error())
-			return
-		}
-		subject := id.Subject
-		caller := graph.Caller{Subject: &subject, Role: id.Role, Scope: id.Scope}
-		next.ServeHTTP(w, r.WithContext(graph.WithCaller(r.Context(), caller)))
-	})
-}
-
-func unauthenticated(w http.ResponseWriter, msg string) {
-	w.Header().Set("WWW-Authenticate", `Bearer realm="portfolio-graph"`)
-	writeError(w, http.StatusUnauthorized, models.ErrUnauthenticated, msg)
-}
-
-// withRequest gives each request an id and a time limit, and logs it when it ends.
-func withRequest(next http.Handler, cfg *config, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		info := &graph.RequestInfo{ID: r.Header.Get("X-Request-Id"), Start: time.Now()}
-		if info.ID == "" || len(info.ID) > 64 {
-			info.ID = newRequestID()
-		}
-		w.Header().Set("X-Request-Id", info.ID)
-		ctx, cancel := context.WithTimeout(r.Context(), cfg.requestTimeout)
-		defer cancel()
-		ctx = graph.WithRequestInfo(ctx, info)
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, info: info}
-		next.ServeHTTP(rec, r.WithContext(ctx))
-		level := slog.LevelInfo
-		if rec.status >= 500 {
-			level = slog.LevelWarn
-		}
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
-			level = slog.LevelDebug
-		}
-		log.Log(r.Context(), level, "request", "id", info.ID, "method", r.Method, "path", r.URL.Path,
-			"operation", info.Operation, "status", rec.status, "duration", time.Since(info.Start).Round(time.Microsecond))
-	})
-}
-
-// statusRecorder remembers the status a handler wrote, for the access log, and turns a GraphQL
-// answer that could serve no data because the database was unavailable into HTTP 503.
-type statusRecorder struct {
-	http.ResponseWriter
-	info   *graph.RequestInfo
-	status int
-	wrote  bool
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.wrote {
-		return
-	}
-	if code == http.StatusOK && s.info.Unavailable {
-		code = http.StatusServiceUnavailable
-	}
-	s.status, s.wrote = code, true
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if !s.wrote {
-		s.WriteHeader(http.StatusOK)
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-var requestSeq atomic.Uint64
-
-// newRequestID returns a short id unique within the process and across restarts.
-func newRequestID() string {
-	return strconv.FormatInt(time.Now().UnixMilli(), 36) + "-" + strconv.FormatUint(requestSeq.Add(1), 36)
+	return middleware.Request(cfg.requestTimeout, log, drain.Handler(mux))
 }
 
 // isLoopback reports whether addr listens on loopback only ("127.0.0.1:8080", "localhost:0",
@@ -708,6 +621,7 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	ttl := fs.Duration("ttl", time.Hour, "time to live")
 	sub := fs.String("sub", "operator", "subject (who the token is for)")
 	fs.StringVar(&cfg.auth.Secret, "auth-jwt-secret", cfg.auth.Secret, "signing secret (env AUTH_JWT_SECRET)")
+	hideSecretDefaults(fs)
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		return 0
 	} else if err != nil {

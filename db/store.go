@@ -44,6 +44,9 @@ type Config struct {
 	MaxBatch int
 	// Logger receives slow and failed statements (default slog.Default()).
 	Logger *slog.Logger
+	// SlowStatement is the duration beyond which a statement is logged as slow, by its text
+	// with placeholders (default 200ms; negative: never).
+	SlowStatement time.Duration
 	// OnStatement, if set, is called once for every SQL statement sent; tests count with it.
 	OnStatement func()
 	// NoMigrate opens the database without touching its schema (the migrate command reads
@@ -67,7 +70,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg = withDefaults(cfg)
 	gcfg := &gorm.Config{
 		SkipDefaultTransaction: true,
-		Logger:                 &sqlLogger{log: cfg.Logger, onStatement: cfg.OnStatement, slow: time.Second},
+		Logger:                 &sqlLogger{log: cfg.Logger, onStatement: cfg.OnStatement, slow: cfg.SlowStatement},
 		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 		TranslateError:         true,
 	}
@@ -136,6 +139,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.SlowStatement == 0 {
+		cfg.SlowStatement = 200 * time.Millisecond
 	}
 	return cfg
 }
@@ -246,7 +252,8 @@ type wrapped struct {
 	err  error
 }
 
-func (w *wrapped) Error() string { return w.msg + ": " + w.err.Error() }
+// Error is for the log: the coded message and the driver's error without the values it quotes.
+func (w *wrapped) Error() string { return w.msg + ": " + safeError(w.err) }
 func (w *wrapped) Unwrap() error { return w.err }
 
 // As lets errors.As find the coded, caller-safe part (*models.Error).

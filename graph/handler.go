@@ -2,12 +2,15 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -66,6 +69,7 @@ type configurable interface {
 	SetErrorPresenter(graphql.ErrorPresenterFunc)
 	SetRecoverFunc(graphql.RecoverFunc)
 	AroundOperations(graphql.OperationMiddleware)
+	AroundResponses(graphql.ResponseMiddleware)
 }
 
 // configure adds the parsed query cache, the limits, the argument checks, the error
@@ -89,7 +93,7 @@ func configure(srv configurable, opt Options) {
 		return errors.New("panic") // shown as a generic internal error
 	})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		if info := requestInfoFrom(ctx); info != nil {
+		if info := RequestInfoFrom(ctx); info != nil {
 			info.Operation = graphql.GetOperationContext(ctx).OperationName
 		}
 		respond := next(withLoaders(ctx, opt.Store, scopeOf(ctx)))
@@ -100,8 +104,16 @@ func configure(srv configurable, opt Options) {
 				resp = &graphql.Response{Errors: gqlerror.List{timedOut(nil)}}
 			}
 			markUnavailable(ctx, resp)
+			RequestInfoFrom(ctx).noteCodes(resp)
 			return resp
 		}
+	})
+	// Every response, including those refused before an operation began (parse and validation
+	// errors), passes here: the access log learns its error codes.
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		resp := next(ctx)
+		RequestInfoFrom(ctx).noteCodes(resp)
+		return resp
 	})
 }
 
@@ -163,6 +175,39 @@ type RequestInfo struct {
 	// Unavailable is set when the answer carries no data because the database was down or
 	// the request ran out of time: the transport answers 503.
 	Unavailable bool
+
+	mu    sync.Mutex
+	codes []string
+}
+
+// AddCode records an error code the response carries.
+func (i *RequestInfo) AddCode(code string) {
+	if i == nil || code == "" {
+		return
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if !slices.Contains(i.codes, code) {
+		i.codes = append(i.codes, code)
+	}
+}
+
+// Codes are the distinct extensions.code values of the response's errors, in the order they
+// were first seen.
+func (i *RequestInfo) Codes() []string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return slices.Clone(i.codes)
+}
+
+func (i *RequestInfo) noteCodes(resp *graphql.Response) {
+	if i == nil || resp == nil {
+		return
+	}
+	for _, e := range resp.Errors {
+		code, _ := e.Extensions["code"].(string)
+		i.AddCode(code)
+	}
 }
 
 type requestInfoKey struct{}
@@ -172,14 +217,15 @@ func WithRequestInfo(ctx context.Context, info *RequestInfo) context.Context {
 	return context.WithValue(ctx, requestInfoKey{}, info)
 }
 
-func requestInfoFrom(ctx context.Context) *RequestInfo {
+// RequestInfoFrom returns the RequestInfo of ctx, or nil outside an HTTP request.
+func RequestInfoFrom(ctx context.Context) *RequestInfo {
 	info, _ := ctx.Value(requestInfoKey{}).(*RequestInfo)
 	return info
 }
 
 // RequestIDFrom returns the request id of ctx, or "".
 func RequestIDFrom(ctx context.Context) string {
-	if info := requestInfoFrom(ctx); info != nil {
+	if info := RequestInfoFrom(ctx); info != nil {
 		return info.ID
 	}
 	return ""
@@ -202,18 +248,46 @@ func timedOut(path ast.Path) *gqlerror.Error {
 		Extensions: map[string]any{"code": string(models.ErrServiceUnavailable)}}
 }
 
-// markUnavailable flags, for HTTP 503, an answer that carries no data because of a
-// SERVICE_UNAVAILABLE error.
+// markUnavailable flags, for HTTP 503, an answer that could serve nothing because the
+// database was unavailable: no data at all, or every root field null with a
+// SERVICE_UNAVAILABLE error at or beneath it, whether the root fields are nullable or not.
 func markUnavailable(ctx context.Context, resp *graphql.Response) {
-	if resp == nil || (len(resp.Data) > 0 && string(resp.Data) != "null") {
+	info := RequestInfoFrom(ctx)
+	if resp == nil || info == nil {
 		return
 	}
+	failed := map[string]bool{} // root response keys with an unavailable error
+	unavailable := false
 	for _, e := range resp.Errors {
-		if e.Extensions["code"] == string(models.ErrServiceUnavailable) {
-			if info := requestInfoFrom(ctx); info != nil {
-				info.Unavailable = true
+		if e.Extensions["code"] != string(models.ErrServiceUnavailable) {
+			continue
+		}
+		unavailable = true
+		if len(e.Path) > 0 {
+			if k, ok := e.Path[0].(ast.PathName); ok {
+				failed[string(k)] = true
 			}
-			return
 		}
 	}
+	if !unavailable {
+		return
+	}
+	if len(resp.Data) == 0 || string(resp.Data) == "null" || allFailed(resp.Data, failed) {
+		info.Unavailable = true
+	}
+}
+
+// allFailed reports whether every member of the data object is null and listed in failed.
+// It reads the data only when an unavailable error came with it.
+func allFailed(data []byte, failed map[string]bool) bool {
+	var root map[string]json.RawMessage
+	if err := json.Unmarshal(data, &root); err != nil || len(root) == 0 {
+		return false
+	}
+	for k, v := range root {
+		if !failed[k] || string(v) != "null" {
+			return false
+		}
+	}
+	return true
 }

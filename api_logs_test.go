@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// No log line, at any level, holds a value bound to SQL or taken from the input: statements
+// are logged by their text with placeholders, cut short, and failed ones with the driver's
+// error minus the values it quotes.
+func TestLogsHoldNoCustomerData(t *testing.T) {
+	// Every statement counts as slow, so that each one is logged.
+	forEachStoreWith(t, func(c *config) { c.slowSQL = time.Nanosecond }, func(t *testing.T, e *env) {
+		const id, postal = "SECRETID4711", "ZQ98765"
+		big := many(200, "O1") // a multi-row upsert whose text would be long
+		e.mustIngest(t, append(big, with(customer(id, "O1"), "postalCode", postal))...)
+		e.query(t, `query($p: String) { customers(filter: {postalCode: $p}) { totalCount nodes { sourceCustomerId } } }`, obj{"p": postal}, nil)
+		e.query(t, `{ customer(sourceCustomerId: "`+id+`") { stats: accounts { sourceAccountId } } }`, nil, nil)
+		// A closed store fails every statement: each is logged at debug as "sql failed".
+		e.store.Close()
+		e.post(t, `query($p: String) { customers(filter: {postalCode: $p}) { totalCount } }`, obj{"p": postal})
+		e.post(t, `{ customer(sourceCustomerId: "`+id+`") { country } }`, nil)
+
+		logs := e.logs.String()
+		if !strings.Contains(logs, "msg=\"slow sql\"") || !strings.Contains(logs, "msg=\"sql failed\"") {
+			t.Fatalf("the statements were not logged, so this test checks nothing:\n%.2000s", logs)
+		}
+		for _, v := range []string{id, postal, "C0001", "78753"} {
+			if strings.Contains(logs, v) {
+				i := strings.Index(logs, v)
+				t.Errorf("the log holds %q: …%s…", v, logs[max(0, i-300):min(len(logs), i+100)])
+			}
+		}
+		for line := range strings.Lines(logs) {
+			if len(line) > 1000 {
+				t.Errorf("a log line of %d bytes: %.300s…", len(line), line)
+			}
+		}
+	})
+}
+
+// -h never shows a secret taken from the environment: neither the JWT secret nor the
+// password of the database URL, in the server's flags or the token command's.
+func TestHelpHidesSecrets(t *testing.T) {
+	const secret, password = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-0123456789", "pa55word"
+	t.Setenv("AUTH_JWT_SECRET", secret)
+	t.Setenv("DATABASE_URL", "postgres://app:"+password+"@db.internal:5432/portfolio?sslmode=require&password="+password)
+	for _, args := range [][]string{{"-h"}, {"token", "-h"}, {"ingest", "-h"}} {
+		var stderr bytes.Buffer
+		run(context.Background(), args, io.Discard, &stderr)
+		out := stderr.String()
+		if !strings.Contains(out, "-auth-jwt-secret") {
+			t.Fatalf("%v: no -auth-jwt-secret in\n%s", args, out)
+		}
+		if strings.Contains(out, secret) || strings.Contains(out, password) {
+			t.Errorf("%v shows a secret:\n%s", args, out)
+		}
+		if args[0] != "token" && !strings.Contains(out, "postgres://app:xxxxx@db.internal:5432/portfolio") {
+			t.Errorf("%v: the database URL is not shown masked:\n%s", args, out)
+		}
+	}
+}
+
+// The access log names each response's error codes; an internal error is logged at ERROR, an
+// unavailable database at WARN.
+func TestAccessLogCodes(t *testing.T) {
+	e := newEnv(t, "sqlite", withAuth)
+	e.token = token(t, "reader", "O1")
+	e.post(t, `{ customers(first: 100000) { totalCount } }`, nil)
+	e.post(t, `{ customers { nodes { nope } } }`, nil)
+	e.token = ""
+	e.post(t, `{ viewer { role } }`, nil)
+	logs := e.logs.String()
+	for _, want := range []string{
+		"level=INFO msg=request", "status=200 codes=BAD_USER_INPUT",
+		"status=422 codes=GRAPHQL_VALIDATION_FAILED",
+		"status=401 codes=UNAUTHENTICATED",
+	} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the access log lacks %q:\n%s", want, logs)
+		}
+	}
+
+	e = newEnv(t, "sqlite", nil)
+	e.store.Close()
+	r := e.post(t, `{ customer(sourceCustomerId: "C1") { country } }`, nil)
+	if r.status != http.StatusServiceUnavailable {
+		t.Errorf("a nullable root field on a closed store: got %d %s %+v, want 503", r.status, r.Data, r.Errors)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "level=WARN msg=request") || !strings.Contains(logs, "status=503 codes=SERVICE_UNAVAILABLE") {
+		t.Errorf("the access log does not show the outage:\n%s", logs)
+	}
+}

@@ -1,0 +1,92 @@
+package middleware
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/portfolio-graph/portfolio-graph/graph"
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// Request gives each request an id (the caller's X-Request-Id when it sends a short one) and
+// a time limit, which cancels its SQL, and logs it when it ends.
+func Request(timeout time.Duration, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := &graph.RequestInfo{ID: r.Header.Get("X-Request-Id"), Start: time.Now()}
+		if info.ID == "" || len(info.ID) > 64 {
+			info.ID = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", info.ID)
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		ctx = graph.WithRequestInfo(ctx, info)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, info: info}
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		codes := info.Codes()
+		log.Log(r.Context(), accessLevel(r.URL.Path, rec.status, codes), "request", "id", info.ID, "method", r.Method, "path", r.URL.Path,
+			"operation", shorten(info.Operation), "status", rec.status, "codes", strings.Join(codes, ","),
+			"duration", time.Since(info.Start).Round(time.Microsecond))
+	})
+}
+
+// accessLevel is the level of a request's access log line: ERROR when the answer carries an
+// internal error (a bug or an unknown store failure, detailed in the log under the same id),
+// WARN when it carries SERVICE_UNAVAILABLE or is a 5xx (an outage shows even when some data
+// was served), DEBUG for health checks, INFO otherwise.
+func accessLevel(path string, status int, codes []string) slog.Level {
+	switch {
+	case slices.Contains(codes, string(models.ErrInternal)):
+		return slog.LevelError
+	case path == "/healthz" || path == "/readyz":
+		return slog.LevelDebug
+	case status >= 500 || slices.Contains(codes, string(models.ErrServiceUnavailable)):
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+// statusRecorder remembers the status a handler wrote, for the access log, and turns a GraphQL
+// answer that could serve no data because the database was unavailable into HTTP 503.
+type statusRecorder struct {
+	http.ResponseWriter
+	info   *graph.RequestInfo
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.wrote {
+		return
+	}
+	if code == http.StatusOK && s.info.Unavailable {
+		code = http.StatusServiceUnavailable
+	}
+	s.status, s.wrote = code, true
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if !s.wrote {
+		s.WriteHeader(http.StatusOK)
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// addCode records the code of an error the edge answers with itself.
+func (s *statusRecorder) addCode(code models.ErrorCode) { s.info.AddCode(string(code)) }
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+var requestSeq atomic.Uint64
+
+// newRequestID returns a short id unique within the process and across restarts.
+func newRequestID() string {
+	return strconv.FormatInt(time.Now().UnixMilli(), 36) + "-" + strconv.FormatUint(requestSeq.Add(1), 36)
+}

@@ -1,0 +1,110 @@
+package middleware
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// CheckTransport answers, with a coded error, what the GraphQL transports would refuse without
+// one: a method other than GET, POST and OPTIONS (405), a POST body that is not JSON (415),
+// and a mutation sent with GET (405: GET may not change data).
+func CheckTransport(maxTokens int, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodOptions:
+		case http.MethodPost:
+			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, models.ErrBadUserInput, "send the request as Content-Type: application/json")
+				return
+			}
+		case http.MethodGet:
+			// Only a document naming another operation type can be refused here; any other is
+			// parsed once, by the executor (and its parsed-query cache).
+			query := r.URL.Query().Get("query")
+			if !strings.Contains(query, "mutation") && !strings.Contains(query, "subscription") {
+				break
+			}
+			doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, maxTokens)
+			if err == nil {
+				if op := doc.Operations.ForName(r.URL.Query().Get("operationName")); op != nil && op.Operation != ast.Query {
+					w.Header().Set("Allow", "POST")
+					writeError(w, http.StatusMethodNotAllowed, models.ErrBadUserInput, "GET may only run queries: send a "+string(op.Operation)+" with POST")
+					return
+				}
+			}
+		default:
+			w.Header().Set("Allow", "GET, POST, OPTIONS")
+			writeError(w, http.StatusMethodNotAllowed, models.ErrBadUserInput, "use POST (or GET for queries)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ReadBody reads a request's body up to max bytes, answering 413 PAYLOAD_TOO_LARGE beyond
+// that, so that what follows works on a body held in memory.
+func ReadBody(max int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			payloadTooLarge(w, max)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			payloadTooLarge(w, max)
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, models.ErrBadUserInput, "the request body could not be read")
+			return
+		}
+		r.Body = &memBody{Reader: bytes.NewReader(body), raw: body}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// memBody is a body ReadBody holds in memory, so that the checks after it need not copy it.
+type memBody struct {
+	*bytes.Reader
+	raw []byte
+}
+
+func (*memBody) Close() error { return nil }
+
+// bodyBytes returns r's whole body, leaving r.Body to be read again from its start.
+func bodyBytes(r *http.Request) ([]byte, error) {
+	if b, ok := r.Body.(*memBody); ok {
+		return b.raw, nil
+	}
+	raw, err := io.ReadAll(r.Body)
+	r.Body = &memBody{Reader: bytes.NewReader(raw), raw: raw}
+	return raw, err
+}
+
+func payloadTooLarge(w http.ResponseWriter, max int64) {
+	writeError(w, http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", fmt.Sprintf("the request body is larger than %d bytes", max))
+}
+
+// writeError answers with one GraphQL error and no data.
+func writeError(w http.ResponseWriter, status int, code models.ErrorCode, msg string) {
+	if rec, ok := w.(interface{ addCode(models.ErrorCode) }); ok {
+		rec.addCode(code) // for the access log
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []any{map[string]any{
+		"message": msg, "extensions": map[string]any{"code": string(code)},
+	}}})
+}
