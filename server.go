@@ -27,8 +27,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
-
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
@@ -38,6 +36,7 @@ import (
 	"github.com/portfolio-graph/portfolio-graph/feed"
 	"github.com/portfolio-graph/portfolio-graph/graph"
 	"github.com/portfolio-graph/portfolio-graph/models"
+	"github.com/portfolio-graph/portfolio-graph/playground"
 )
 
 func main() {
@@ -281,7 +280,7 @@ func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	if withPlayground {
-		mux.Handle("GET /{$}", playground.Handler("portfolio-graph", "/query"))
+		mux.Handle("/", playground.Handler("portfolio-graph", "/query"))
 	}
 	return withRequest(mux, cfg, log)
 }
