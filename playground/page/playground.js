@@ -5,9 +5,8 @@
   'use strict';
 
   var DEFAULT_QUERY = [
-    '# Customers with their accounts and cards.',
-    '# Run it with the pink button or Ctrl-Enter;',
-    '# the Docs (book icon) describe every field.',
+    '# Customers, accounts and cards.',
+    '# Ctrl-Enter runs it.',
     'query Portfolio {',
     '  viewer { role organizationIds }',
     '  portfolioStats { customers accounts cards }',
