@@ -28,7 +28,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/portfolio-graph/portfolio-graph/auth"
@@ -38,6 +37,7 @@ import (
 	"github.com/portfolio-graph/portfolio-graph/graph"
 	"github.com/portfolio-graph/portfolio-graph/middleware"
 	"github.com/portfolio-graph/portfolio-graph/models"
+	"github.com/portfolio-graph/portfolio-graph/playground"
 )
 
 func main() {
@@ -401,7 +401,7 @@ func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, l
 	})
 	mux.Handle(console.Prefix, console.Handler())
 	if withPlayground {
-		mux.Handle("GET /{$}", playground.Handler("portfolio-graph", "/query"))
+		mux.Handle("/", playground.Handler("portfolio-graph", "/query"))
 	}
 	return middleware.Request(cfg.requestTimeout, log, drain.Handler(mux))
 }

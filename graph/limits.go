@@ -3,6 +3,7 @@ package graph
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -95,7 +96,29 @@ func complexity(l Limits) ComplexityRoot {
 // more fields than maxFields: every field costs at least 1, so such an operation exceeds the
 // complexity limit anyway, and measuring it here keeps a document of fragments that spread
 // each other (2^n fields from n fragments) from making the complexity walk exponential.
+//
+// Introspection (__schema, __type) is measured by the shape it can legitimately take, so that
+// the standard introspection queries of graphql-js and GraphiQL pass at the default limits
+// while deeper or larger introspection documents are refused:
+//   - the ofType chain of a type reference is its only deep part: ofType adds no depth, but
+//     may be nested at most maxTypeRefDepth levels (graphql-js's typeDepth, 9);
+//   - along any path a type's members (fields, inputFields, enumValues, interfaces,
+//     possibleTypes) are listed once: of the types they refer to, a document selects only
+//     kind, name, ofType and other scalars, never their members again, so an answer grows
+//     with the schema, never with a power of it;
+//   - introspection may select at most maxIntrospectionFields fields, fragments expanded
+//     (graphql-js's standard query selects 230): gqlgen's complexity leaves __schema out, and
+//     this bounds how many whole-schema answers one document may ask for, whatever the size
+//     of the schema.
 type shapeLimit struct{ maxDepth, maxFields int }
+
+const (
+	// maxTypeRefDepth is how deep ofType may be nested: graphql-js's getIntrospectionQuery
+	// nests it 9 levels (its default typeDepth), and GraphiQL sends that query.
+	maxTypeRefDepth = 9
+	// maxIntrospectionFields bounds the introspection fields of one operation.
+	maxIntrospectionFields = 1000
+)
 
 func (shapeLimit) ExtensionName() string                   { return "ShapeLimit" }
 func (shapeLimit) Validate(graphql.ExecutableSchema) error { return nil }
@@ -104,25 +127,35 @@ func (l shapeLimit) MutateOperationContext(_ context.Context, rc *graphql.Operat
 	if rc.Operation == nil {
 		return nil
 	}
-	m := &shapeMeter{doc: rc.Doc, depthCap: l.maxDepth + 1, fieldCap: l.maxFields + 1, fragments: map[string]*shape{}}
+	m := &shapeMeter{doc: rc.Doc, depthCap: l.maxDepth + 1, fieldCap: max(l.maxFields, maxIntrospectionFields) + 1, fragments: map[string]*shape{}}
 	sh := m.measure(rc.Operation.SelectionSet)
-	if sh.depth > l.maxDepth {
-		return &gqlerror.Error{
-			Message:    fmt.Sprintf("the operation is nested more than %d levels deep", l.maxDepth),
-			Extensions: map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"},
-		}
+	depthError := func(msg string) *gqlerror.Error {
+		return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"}}
 	}
-	if sh.fields > l.maxFields {
-		return &gqlerror.Error{
-			Message:    fmt.Sprintf("the operation selects more than %d fields once its fragments are expanded, which exceeds the complexity limit of %d", l.maxFields, l.maxFields),
-			Extensions: map[string]any{"code": "COMPLEXITY_LIMIT_EXCEEDED"},
-		}
+	complexityError := func(msg string) *gqlerror.Error {
+		return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": "COMPLEXITY_LIMIT_EXCEEDED"}}
+	}
+	switch {
+	case sh.depth > l.maxDepth:
+		return depthError(fmt.Sprintf("the operation is nested more than %d levels deep", l.maxDepth))
+	case sh.typeRefs > maxTypeRefDepth:
+		return depthError(fmt.Sprintf("introspection nests ofType more than %d levels deep", maxTypeRefDepth))
+	case sh.members > 1:
+		return depthError("introspection lists the members of a type (fields, inputFields, enumValues, interfaces, possibleTypes) " +
+			"at most once along a path: of the types they refer to, select kind, name and ofType")
+	case sh.fields > l.maxFields:
+		return complexityError(fmt.Sprintf("the operation selects more than %d fields once its fragments are expanded, which exceeds the complexity limit of %d", l.maxFields, l.maxFields))
+	case sh.introspection > maxIntrospectionFields:
+		return complexityError(fmt.Sprintf("the operation selects more than %d introspection fields once its fragments are expanded "+
+			"(graphql-js's standard introspection query selects 230)", maxIntrospectionFields))
 	}
 	return nil
 }
 
-// shape is the depth and the expanded field count of a selection set, each capped.
-type shape struct{ depth, fields int }
+// shape is what a selection set is measured by, each part capped: its depth (ofType links
+// not counted), its expanded field count and how many of those are introspection fields,
+// and, along its deepest path, how many ofType links and type member lists it nests.
+type shape struct{ depth, fields, introspection, typeRefs, members int }
 
 // shapeMeter measures selection sets. A fragment's shape does not depend on where it is
 // spread, so each is measured once: the cost is linear in the document's size.
@@ -138,8 +171,7 @@ func (m *shapeMeter) measure(set ast.SelectionSet) shape {
 		var sh shape
 		switch s := sel.(type) {
 		case *ast.Field:
-			child := m.measure(s.SelectionSet)
-			sh = shape{depth: 1 + child.depth, fields: 1 + child.fields}
+			sh = m.field(s)
 		case *ast.InlineFragment:
 			sh = m.measure(s.SelectionSet)
 		case *ast.FragmentSpread:
@@ -147,8 +179,32 @@ func (m *shapeMeter) measure(set ast.SelectionSet) shape {
 		}
 		out.depth = min(max(out.depth, sh.depth), m.depthCap)
 		out.fields = min(out.fields+sh.fields, m.fieldCap)
+		out.introspection = min(out.introspection+sh.introspection, m.fieldCap)
+		out.typeRefs = min(max(out.typeRefs, sh.typeRefs), maxTypeRefDepth+1)
+		out.members = min(max(out.members, sh.members), 2)
 	}
 	return out
+}
+
+// field measures one field with its selection. The document has been validated, so every
+// field knows the type it is selected on.
+func (m *shapeMeter) field(f *ast.Field) shape {
+	child := m.measure(f.SelectionSet)
+	sh := shape{depth: 1 + child.depth, fields: 1 + child.fields, introspection: child.introspection, typeRefs: child.typeRefs, members: child.members}
+	if f.ObjectDefinition == nil {
+		return sh
+	}
+	if strings.HasPrefix(f.ObjectDefinition.Name, "__") || f.Name == "__schema" || f.Name == "__type" {
+		sh.introspection++
+	}
+	switch f.ObjectDefinition.Name + "." + f.Name {
+	case "__Type.ofType":
+		sh.depth = child.depth
+		sh.typeRefs = child.typeRefs + 1
+	case "__Type.fields", "__Type.inputFields", "__Type.enumValues", "__Type.interfaces", "__Type.possibleTypes":
+		sh.members = child.members + 1
+	}
+	return sh
 }
 
 func (m *shapeMeter) fragment(name string) shape {
