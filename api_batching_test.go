@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -147,6 +148,56 @@ func TestAccountsWithCardsInOneStatement(t *testing.T) {
 		// customers, accounts (+ cards), card holders; the separate path loads cards apart.
 		if nJoined != 3 || nSeparate != 4 {
 			t.Errorf("statements: %d with cards joined, %d apart; want 3 and 4", nJoined, nSeparate)
+		}
+	})
+}
+
+// The support look-up, cards with their account and holder, costs one statement: the page's
+// statement joins both. Its answer is the one the separately loaded fields give (through
+// nodes(ids), which loads account and holder apart), for an admin and for a reader, who sees
+// the joint account's card of a holder of another organization without that holder.
+func TestCardsWithAccountAndHolderInOneStatement(t *testing.T) {
+	forEachStoreWith(t, withAuth, func(t *testing.T, e *env) {
+		twoOrgs(t, e)
+		const fields = `id last4 account { sourceAccountId status sourceCustomerIds } customer { sourceCustomerId organizationId }`
+		for _, role := range []struct{ name, token string }{{"admin", token(t, "admin")}, {"reader", token(t, "reader", "OA")}} {
+			e.token = role.token
+			var joined struct {
+				Cards struct{ Nodes []json.RawMessage }
+			}
+			n := e.countStatements(func() {
+				e.query(t, `{ cards(filter: {sourceAccountId: "J"}) { nodes { `+fields+` } } }`, nil, &joined)
+			})
+			if n != 1 {
+				t.Errorf("%s: the look-up cost %d statements, want 1", role.name, n)
+			}
+			if len(joined.Cards.Nodes) != 2 {
+				t.Fatalf("%s: %d cards of J, want 2", role.name, len(joined.Cards.Nodes))
+			}
+			var ids []string
+			for _, raw := range joined.Cards.Nodes {
+				var c struct{ ID string }
+				_ = json.Unmarshal(raw, &c)
+				ids = append(ids, c.ID)
+			}
+			var apart struct{ Nodes []json.RawMessage }
+			e.query(t, `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Card { `+fields+` } } }`, obj{"ids": ids}, &apart)
+			for i := range ids {
+				if string(joined.Cards.Nodes[i]) != string(apart.Nodes[i]) {
+					t.Errorf("%s: joined %s, apart %s", role.name, joined.Cards.Nodes[i], apart.Nodes[i])
+				}
+			}
+			hidden := strings.Contains(string(joined.Cards.Nodes[1]), `"customer":null`)
+			if role.name == "reader" && !hidden || role.name == "admin" && hidden {
+				t.Errorf("%s: B1's card shows its holder as %s", role.name, joined.Cards.Nodes[1])
+			}
+		}
+		// edges { node } asks the same way.
+		e.token = token(t, "admin")
+		if n := e.countStatements(func() {
+			e.query(t, `{ cards(filter: {last4: "1111"}) { edges { node { account { status } customer { country } } } } }`, nil, nil)
+		}); n != 1 {
+			t.Errorf("edges { node }: %d statements, want 1", n)
 		}
 	})
 }

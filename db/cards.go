@@ -62,22 +62,99 @@ func (s *Store) cardsGrouped(ctx context.Context, scope models.Scope, col string
 
 // FindCards lists the visible cards that match f in key order, a page at a time.
 func (s *Store) FindCards(ctx context.Context, scope models.Scope, f *models.CardFilter, pa PageArgs) (*Page[models.Card], models.Counter, error) {
+	page, _, count, err := s.FindCardsWith(ctx, scope, f, pa, CardsWith{})
+	return page, count, err
+}
+
+// CardsWith names the neighbours of a card that FindCardsWith loads in the same statement.
+type CardsWith struct {
+	Account bool // the card's account (always visible with the card)
+	Holder  bool // the card's holder, when ingested and visible
+}
+
+// CardNeighbours are the accounts and holders of a page of cards, by their ids.
+type CardNeighbours struct {
+	Accounts map[string]*models.Account
+	Holders  map[string]*models.Customer
+}
+
+// FindCardsWith is FindCards that also loads, by joins in the same statement, what with asks
+// for: a support look-up of cards with their account and holder costs one round trip.
+func (s *Store) FindCardsWith(ctx context.Context, scope models.Scope, f *models.CardFilter, pa PageArgs, with CardsWith) (*Page[models.Card], *CardNeighbours, models.Counter, error) {
 	q, err := s.resolvePage(pa, "card", 3, keysAsAny)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	filtered := func(ctx context.Context) *gorm.DB {
 		return s.cardFilter(s.db(ctx).Table("cards"), scope, f)
 	}
 	ks := keyset{cols: cardKeyCols}
-	rows, err := selectRows(ks.apply(filtered(ctx), q), cardShape, "cards")
+	tx := filtered(ctx)
+	sel := cardShape.selectList("cards", "")
+	if with.Account {
+		tx = tx.Joins("LEFT JOIN accounts ON accounts.source_account_id = cards.source_account_id")
+		sel += ", " + accountShape.selectList("accounts", "account_")
+	}
+	if with.Holder {
+		on := clause.Expr{SQL: "holder.source_customer_id = cards.source_customer_id"}
+		if !scope.All() {
+			vis := nothing
+			if len(scope.Orgs()) > 0 {
+				vis = s.dialect.in("holder.organization_id", scope.Orgs())
+			}
+			on = clause.Expr{SQL: on.SQL + " AND " + vis.SQL, Vars: vis.Vars}
+		}
+		tx = tx.Joins("LEFT JOIN customers AS holder ON "+on.SQL, on.Vars...)
+		sel += ", " + customerShape.selectList("holder", "holder_")
+	}
+	var holders []*optional[models.Customer]
+	var accounts []*optional[models.Account]
+	rows, err := scanRows(ks.apply(tx, q).Select(sel), func(c *models.Card, buf []any) []any {
+		buf = cardShape.dests(c, buf)
+		if with.Account {
+			a := newOptional(accountShape)
+			accounts = append(accounts, a)
+			buf = a.dests(buf)
+		}
+		if with.Holder {
+			h := newOptional(customerShape)
+			holders = append(holders, h)
+			buf = h.dests(buf)
+		}
+		return buf
+	})
 	if err != nil {
-		return nil, nil, storeErr(ctx, err)
+		return nil, nil, nil, storeErr(ctx, err)
+	}
+	var near *CardNeighbours
+	if with.Account || with.Holder {
+		near = &CardNeighbours{Accounts: map[string]*models.Account{}, Holders: map[string]*models.Customer{}}
+		for _, o := range accounts {
+			a, err := o.value()
+			if err != nil {
+				return nil, nil, nil, storeErr(ctx, err)
+			}
+			if a != nil {
+				near.Accounts[a.SourceAccountID] = a
+			}
+		}
+		for _, h := range holders {
+			c, err := h.value()
+			if err != nil {
+				return nil, nil, nil, storeErr(ctx, err)
+			}
+			if c == nil {
+				continue // not ingested, or not visible
+			}
+			if _, ok := near.Holders[c.SourceCustomerID]; !ok {
+				near.Holders[c.SourceCustomerID] = c
+			}
+		}
 	}
 	cursorOf := func(c *models.Card) string {
 		return encodeCursor("card", c.SourceAccountID, c.SourceCustomerID, c.Last4)
 	}
-	return finish(rows, q, cursorOf), countOf(filtered), nil
+	return finish(rows, q, cursorOf), near, countOf(filtered), nil
 }
 
 // cardFilter applies the scope and a CardFilter to a query over the cards table.

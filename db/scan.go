@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -172,6 +173,75 @@ var cardShape = shape[models.Card]{
 		return append(buf, &c.SourceAccountID, &c.SourceCustomerID, &c.Last4, &c.IIN, &c.CardType, &c.Status,
 			&c.NetworkIdentifier, timeColumn{&c.OpenDate}, nullTimeColumn{&c.CloseDate}, timeColumn{&c.CreatedAt}, timeColumn{&c.UpdatedAt})
 	},
+}
+
+// optional scans the columns of a shape from an outer join, where they are all NULL when the
+// row has no match: each column is read as it comes and set into a new value only when the
+// first (the key) is not NULL.
+type optional[T any] struct {
+	s   shape[T]
+	raw []any
+}
+
+func newOptional[T any](s shape[T]) *optional[T] {
+	return &optional[T]{s: s, raw: make([]any, len(s.cols))}
+}
+
+func (o *optional[T]) dests(buf []any) []any {
+	for i := range o.raw {
+		buf = append(buf, &o.raw[i])
+	}
+	return buf
+}
+
+// value is the scanned value, or nil when the row had none.
+func (o *optional[T]) value() (*T, error) {
+	if o.raw[0] == nil {
+		return nil, nil
+	}
+	v := new(T)
+	for i, d := range o.s.dests(v, nil) {
+		if err := assign(d, o.raw[i]); err != nil {
+			return nil, fmt.Errorf("column %s: %w", o.s.cols[i], err)
+		}
+	}
+	return v, nil
+}
+
+// assign stores a column's driver value into one of the shapes' destinations: a Scanner, or a
+// pointer to a string, an integer, or a pointer to either (nullable), named types included.
+func assign(dest, src any) error {
+	if sc, ok := dest.(sql.Scanner); ok {
+		return sc.Scan(src)
+	}
+	if b, ok := src.([]byte); ok {
+		src = string(b)
+	}
+	v := reflect.ValueOf(dest).Elem()
+	if v.Kind() == reflect.Pointer {
+		if src == nil {
+			v.SetZero()
+			return nil
+		}
+		v.Set(reflect.New(v.Type().Elem()))
+		v = v.Elem()
+	}
+	switch x := src.(type) {
+	case string:
+		if v.Kind() == reflect.String {
+			v.SetString(x)
+			return nil
+		}
+	case int64:
+		if v.CanInt() {
+			v.SetInt(x)
+			return nil
+		}
+	case nil:
+		v.SetZero()
+		return nil
+	}
+	return fmt.Errorf("cannot store %T in %s", src, v.Type())
 }
 
 // optionalCard scans the card columns of an outer join: all NULL when the row has no card.

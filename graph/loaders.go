@@ -328,6 +328,71 @@ func selectsWithoutArgs(ctx context.Context, types []string, name string) bool {
 	return false
 }
 
+// findCards loads a page of cards. When the selection asks for the cards' account or holder
+// (without arguments), the same statement loads them, and those fields are answered from it:
+// the support look-up of cards with their account and holder is one round trip.
+func findCards(ctx context.Context, store *db.Store, f *models.CardFilter, pa db.PageArgs) (*models.CardConnection, error) {
+	with := db.CardsWith{Account: nodesSelectWithoutArgs(ctx, "account"), Holder: nodesSelectWithoutArgs(ctx, "customer")}
+	page, near, count, err := store.FindCardsWith(ctx, scopeOf(ctx), f, pa, with)
+	if err != nil {
+		return nil, err
+	}
+	adopt(ctx, page.Items)
+	if l := loadersFor(ctx); l != nil && near != nil && len(page.Items) > 0 {
+		if with.Account {
+			l.settle(page.Items[0], fieldKey("account"), neighbours(page.Items, near.Accounts, func(c *models.Card) string { return c.SourceAccountID }))
+			adopt(ctx, values(near.Accounts))
+		}
+		if with.Holder {
+			l.settle(page.Items[0], fieldKey("customer"), neighbours(page.Items, near.Holders, func(c *models.Card) string { return c.SourceCustomerID }))
+			adopt(ctx, values(near.Holders))
+		}
+	}
+	return cardConnection(page, count), nil
+}
+
+// neighbours maps each card to the object of byID that idOf names (nil when there is none).
+func neighbours[T any](cards []*models.Card, byID map[string]*T, idOf func(*models.Card) string) map[*models.Card]*T {
+	out := make(map[*models.Card]*T, len(cards))
+	for _, c := range cards {
+		out[c] = byID[idOf(c)]
+	}
+	return out
+}
+
+// nodesSelectWithoutArgs tells whether the current connection field's nodes (under nodes, or
+// edges { node }) select the card field name without arguments.
+func nodesSelectWithoutArgs(ctx context.Context, name string) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || !graphql.HasOperationContext(ctx) {
+		return false
+	}
+	op := graphql.GetOperationContext(ctx)
+	asks := func(sel ast.SelectionSet) bool {
+		for _, f := range graphql.CollectFields(op, sel, cardImplementors) {
+			if f.Name == name && len(f.Arguments) == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for _, f := range graphql.CollectFields(op, fc.Field.Selections, cardConnectionImplementors) {
+		switch f.Name {
+		case "nodes":
+			if asks(f.Selections) {
+				return true
+			}
+		case "edges":
+			for _, e := range graphql.CollectFields(op, f.Selections, cardEdgeImplementors) {
+				if e.Name == "node" && asks(e.Selections) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 func cardsOfCustomer(ctx context.Context, c *models.Customer, f *models.CardFilter) ([]*models.Card, error) {
 	return listBy(ctx, c, argsKey(ctx, "cards", f == nil), customerID, func(ctx context.Context, l *Loaders, ids []string) (map[string][]*models.Card, error) {
 		return l.store.CardsByHolders(ctx, l.scope, ids, f)

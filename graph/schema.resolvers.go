@@ -153,12 +153,7 @@ func (r *queryResolver) Card(ctx context.Context, sourceAccountID string, source
 }
 
 func (r *queryResolver) Cards(ctx context.Context, filter *models.CardFilter, first *int, after *string, last *int, before *string) (*models.CardConnection, error) {
-	page, count, err := r.Store.FindCards(ctx, scopeOf(ctx), filter, db.PageArgs{First: first, After: after, Last: last, Before: before})
-	if err != nil {
-		return nil, err
-	}
-	adopt(ctx, page.Items)
-	return cardConnection(page, count), nil
+	return findCards(ctx, r.Store, filter, db.PageArgs{First: first, After: after, Last: last, Before: before})
 }
 
 func (r *queryResolver) Node(ctx context.Context, id string) (models.Node, error) {
