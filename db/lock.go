@@ -60,6 +60,17 @@ func (s *Store) lock(tx *gorm.DB, keys []string) error {
 // deadlock or a serialization failure. fn must compute everything it returns afresh on each
 // run.
 func (s *Store) transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if s.writer != nil {
+		// SQLite takes one writer at a time; writers of this process queue here, in order and
+		// for as long as their request may wait, instead of polling the file lock for
+		// busy_timeout (which stays the bound for writers of other processes).
+		select {
+		case s.writer <- struct{}{}:
+			defer func() { <-s.writer }()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		err := s.db(ctx).Transaction(fn)
 		code := retryable(err)

@@ -61,6 +61,7 @@ type Store struct {
 	dialect dialect
 	cfg     Config
 	retries atomic.Uint64 // write transactions run again after a deadlock or serialization failure
+	writer  chan struct{} // SQLite: held by the one write transaction of this process under way
 	schema  Schema
 }
 
@@ -94,6 +95,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{gdb: gdb, sqlDB: sqlDB, dialect: d, cfg: cfg}
+	if d == dialectSQLite {
+		s.writer = make(chan struct{}, 1)
+	}
 	if cfg.NoMigrate {
 		return s, nil
 	}

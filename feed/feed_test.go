@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -224,5 +225,64 @@ func TestDemoIsValidAndDeterministic(t *testing.T) {
 	// It encodes to the publisher's JSON with empty card lists kept.
 	if bytes.Contains(ja, []byte(`"cards":null`)) {
 		t.Error("an account encodes without its card list")
+	}
+}
+
+// Batches are in flight together when they share no customer or account, never when they
+// do, and results count in file order either way.
+func TestLoadOverlapsOnlyDisjointBatches(t *testing.T) {
+	line := func(c, a string) string { return fmt.Sprintf(`{"sourceCustomerId": %q, "accounts": [{"sourceAccountId": %q}]}`, c, a) + "\n" }
+	// batches of 2: [C0 C1] [C2 C3] [C4 C5] [C6 C7], the last sharing C3's account A3
+	in := line("C0", "A0") + line("C1", "A1") + line("C2", "A2") + line("C3", "A3") + line("C4", "A4") + line("C5", "A5") +
+		line("C6", "A6") + line("C7", "A3")
+	var mu sync.Mutex
+	inFlight := map[string]bool{}
+	var violations []string
+	secondStarted := make(chan struct{})
+	ingest := func(ctx context.Context, batch []json.RawMessage, _ BatchOptions) (*BatchResult, error) {
+		var first struct{ SourceCustomerID string }
+		_ = json.Unmarshal(batch[0], &first)
+		id := first.SourceCustomerID
+		mu.Lock()
+		if id == "C6" && inFlight["C2"] {
+			violations = append(violations, "[C6 C7] ran beside [C2 C3], which shares account A3")
+		}
+		inFlight[id] = true
+		mu.Unlock()
+		switch id {
+		case "C0": // waits until the next, disjoint, batch runs beside it
+			select {
+			case <-secondStarted:
+			case <-time.After(10 * time.Second):
+				violations = append(violations, "[C2 C3] did not start while [C0 C1] was in flight")
+			}
+		case "C2": // stays in flight a while, so that [C6 C7] would start beside it if it could
+			close(secondStarted)
+			time.Sleep(200 * time.Millisecond)
+		}
+		mu.Lock()
+		delete(inFlight, id)
+		mu.Unlock()
+		return &BatchResult{Summary: models.IngestSummary{Customers: &models.WriteCounts{Created: len(batch)}},
+			Problems: []Problem{{Path: "customers[1].country", Code: "INVALID_VALUE", Message: "x"}}}, nil
+	}
+	tot, err := Load(context.Background(), strings.NewReader(in), ingest, Options{BatchSize: 2, Parallel: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(violations) > 0 {
+		t.Errorf("%v", violations)
+	}
+	var paths []string
+	for _, p := range tot.Problems {
+		paths = append(paths, p.Path)
+	}
+	if got := strings.Join(paths, " "); got != "customers[1].country customers[3].country customers[5].country customers[7].country" {
+		t.Errorf("problems out of file order: %s", got)
+	}
+	if tot.Customers.Created != 8 || tot.Batches != 4 {
+		t.Errorf("totals: %+v", tot)
 	}
 }

@@ -57,6 +57,8 @@ type Options struct {
 	// SkipInvalid loads the valid customers of each batch and lists the others, instead of
 	// rejecting a batch with any problem.
 	SkipInvalid bool
+	// Parallel is how many batches may be in flight at once (default 2).
+	Parallel int
 }
 
 // Totals add up a load.
@@ -85,12 +87,20 @@ func (t *Totals) add(s models.IngestSummary) {
 // Load reads customers from r and ingests them in batches. A rejected batch does not stop the
 // load: its problems are collected and the next batch goes on. Load stops at a syntax error in
 // the file or when ingest fails; the totals so far are returned with the error.
+//
+// Up to opt.Parallel batches are in flight at once, so that reading and validating one overlaps
+// writing another, but never two that share a customer or an account: a batch waits for any
+// earlier one it shares a key with, so every key is written in file order, and the outcome is
+// that of loading the batches one after the other. Results are counted in file order.
 func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*Totals, error) {
 	if opt.BatchSize <= 0 {
 		opt.BatchSize = 1000
 	}
 	if opt.MaxProblems <= 0 {
 		opt.MaxProblems = 10000
+	}
+	if opt.Parallel <= 0 {
+		opt.Parallel = 2
 	}
 	t := &Totals{}
 	counted := &countingReader{r: r}
@@ -100,34 +110,64 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 	}
 	prog := newProgress(opt.Progress, opt.Name, size(r))
 	defer prog.finish(t, counted)
-	batch := make([]json.RawMessage, 0, opt.BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		res, err := ingestBatch(ctx, ingest, batch, opt.SkipInvalid)
-		if err != nil {
-			return fmt.Errorf("customers %d-%d: %w", t.Read-len(batch), t.Read-1, err)
+
+	var queue []*inflight // in file order
+	var failed error
+	// settle waits for the oldest batch in flight and counts its result.
+	settle := func() {
+		b := queue[0]
+		queue = queue[1:]
+		<-b.done
+		if b.err != nil {
+			if failed == nil {
+				failed = fmt.Errorf("customers %d-%d: %w", b.offset, b.offset+len(b.customers)-1, b.err)
+			}
+			return
 		}
 		t.Batches++
-		t.add(res.Summary)
-		if res.rejected() {
+		t.add(b.res.Summary)
+		if b.res.rejected() {
 			t.RejectedBatches++
 		}
-		for _, p := range res.Problems {
+		for _, p := range b.res.Problems {
 			t.ProblemsCount++
 			if len(t.Problems) < opt.MaxProblems {
-				p.Path = shift(p.Path, t.Read-len(batch))
-				p.Message = shift(p.Message, t.Read-len(batch))
+				p.Path = shift(p.Path, b.offset)
+				p.Message = shift(p.Message, b.offset)
 				t.Problems = append(t.Problems, p)
 			}
 		}
-		batch = batch[:0]
 		prog.update(t, counted.n)
+	}
+	drain := func() error {
+		for len(queue) > 0 {
+			settle()
+		}
+		return failed
+	}
+	batch := make([]json.RawMessage, 0, opt.BatchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return failed
+		}
+		b := &inflight{customers: batch, offset: t.Read - len(batch), keys: batchKeys(batch), done: make(chan struct{})}
+		batch = make([]json.RawMessage, 0, opt.BatchSize)
+		for len(queue) > 0 && (len(queue) >= opt.Parallel || b.sharesKeys(queue)) {
+			settle()
+		}
+		if failed != nil {
+			return failed
+		}
+		queue = append(queue, b)
+		go func() {
+			defer close(b.done)
+			b.res, b.err = ingestBatch(ctx, ingest, b.customers, opt.SkipInvalid)
+		}()
 		return nil
 	}
 	for {
 		if err := ctx.Err(); err != nil {
+			_ = drain()
 			return t, err
 		}
 		raw, err := rd.Next()
@@ -136,6 +176,10 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 		}
 		if err != nil {
 			if ferr := flush(); ferr != nil {
+				_ = drain()
+				return t, ferr
+			}
+			if ferr := drain(); ferr != nil {
 				return t, ferr
 			}
 			return t, atPosition(r, rd, err)
@@ -144,11 +188,61 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 		t.Read++
 		if len(batch) == opt.BatchSize {
 			if err := flush(); err != nil {
+				_ = drain()
 				return t, err
 			}
 		}
 	}
-	return t, flush()
+	if err := flush(); err != nil {
+		_ = drain()
+		return t, err
+	}
+	return t, drain()
+}
+
+// inflight is a batch being ingested.
+type inflight struct {
+	customers []json.RawMessage
+	offset    int             // index in the file of its first customer
+	keys      map[string]bool // its customers' and accounts' ids
+	done      chan struct{}   // closed when res or err is set
+	res       *BatchResult
+	err       error
+}
+
+func (b *inflight) sharesKeys(others []*inflight) bool {
+	for _, o := range others {
+		small, large := b.keys, o.keys
+		if len(small) > len(large) {
+			small, large = large, small
+		}
+		for k := range small {
+			if large[k] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// batchKeys are the customer and account ids a batch names (a customer it cannot read names
+// nothing: the batch's ingest reports it).
+func batchKeys(batch []json.RawMessage) map[string]bool {
+	keys := make(map[string]bool, 2*len(batch))
+	for _, raw := range batch {
+		var c struct {
+			SourceCustomerID string `json:"sourceCustomerId"`
+			Accounts         []struct {
+				SourceAccountID string `json:"sourceAccountId"`
+			} `json:"accounts"`
+		}
+		_ = json.Unmarshal(raw, &c)
+		keys["c\x00"+c.SourceCustomerID] = true
+		for _, a := range c.Accounts {
+			keys["a\x00"+a.SourceAccountID] = true
+		}
+	}
+	return keys
 }
 
 var batchIndex = regexp.MustCompile(`\bcustomers\[(\d+)\]`)
