@@ -49,7 +49,7 @@ func (opt Options) limits() Limits {
 func NewHandler(opt Options) http.Handler {
 	srv := handler.New(newSchema(opt))
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
+	srv.AddTransport(getTransport{})
 	srv.AddTransport(postTransport{})
 	configure(srv, opt)
 	return withValidText(srv)
