@@ -94,6 +94,9 @@ type config struct {
 	ingestBatch      int
 	skipInvalid      bool
 	auth             auth.Config
+	corsOrigins      string
+	trustedDocsFile  string
+	trustedDocs      *graph.TrustedDocuments // read from trustedDocsFile at start-up
 }
 
 // parseConfig reads flags over environment variables over defaults. Every flag mirrors one
@@ -166,6 +169,8 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.IntVar(&c.maxIngestBatch, "max-ingest-batch", envInt("MAX_INGEST_BATCH", 1000), "most customers in one ingestCustomers call (env MAX_INGEST_BATCH)")
 	fs.IntVar(&c.ingestBatch, "batch", envInt("INGEST_BATCH", 500), "customers per batch of the ingest command (env INGEST_BATCH)")
 	fs.BoolVar(&c.skipInvalid, "skip-invalid", envBool("INGEST_SKIP_INVALID", false), "ingest command: load the valid customers of each batch and list the rest, instead of rejecting the batch (env INGEST_SKIP_INVALID)")
+	fs.StringVar(&c.corsOrigins, "cors-allowed-origins", env("CORS_ALLOWED_ORIGINS", ""), "comma-separated origins allowed to call /query from a browser, such as https://app.example.com (env CORS_ALLOWED_ORIGINS); empty: no CORS headers")
+	fs.StringVar(&c.trustedDocsFile, "trusted-documents", env("TRUSTED_DOCUMENTS", ""), "JSON manifest of trusted documents ({\"<sha256>\": \"<document>\"} or an Apollo persisted query manifest); when set, non-admin callers may run only these (env TRUSTED_DOCUMENTS)")
 	hideSecretDefaults(fs)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fs, err
@@ -226,7 +231,7 @@ func slowThreshold(d time.Duration) time.Duration {
 }
 
 func (c *config) graphOptions(store *db.Store, log *slog.Logger) graph.Options {
-	return graph.Options{Store: store, Logger: log, Limits: graph.Limits{
+	return graph.Options{Store: store, Logger: log, Trusted: c.trustedDocs, Limits: graph.Limits{
 		MaxTokens:       c.maxTokens,
 		MaxDepth:        c.maxDepth,
 		MaxComplexity:   c.maxComplexity,
@@ -299,6 +304,12 @@ func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(n
 		log.Warn("open mode: no authentication configured, every request is served as an admin of every organization")
 	} else {
 		log.Info("authentication: bearer tokens required on /query")
+	}
+	if cfg.trustedDocsFile != "" {
+		if cfg.trustedDocs, err = graph.LoadTrustedDocuments(cfg.trustedDocsFile); err != nil {
+			return err
+		}
+		log.Info("trusted documents: non-admin callers may run only the manifest's operations", "file", cfg.trustedDocsFile, "documents", cfg.trustedDocs.Len())
 	}
 
 	store, err := db.Open(ctx, cfg.storeConfig(log))
