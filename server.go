@@ -94,7 +94,7 @@ type config struct {
 	ingestBatch      int
 	skipInvalid      bool
 	auth             auth.Config
-	corsOrigins      string
+	corsOrigins      []string
 	trustedDocsFile  string
 	trustedDocs      *graph.TrustedDocuments // read from trustedDocsFile at start-up
 }
@@ -169,7 +169,16 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.IntVar(&c.maxIngestBatch, "max-ingest-batch", envInt("MAX_INGEST_BATCH", 1000), "most customers in one ingestCustomers call (env MAX_INGEST_BATCH)")
 	fs.IntVar(&c.ingestBatch, "batch", envInt("INGEST_BATCH", 500), "customers per batch of the ingest command (env INGEST_BATCH)")
 	fs.BoolVar(&c.skipInvalid, "skip-invalid", envBool("INGEST_SKIP_INVALID", false), "ingest command: load the valid customers of each batch and list the rest, instead of rejecting the batch (env INGEST_SKIP_INVALID)")
-	fs.StringVar(&c.corsOrigins, "cors-allowed-origins", env("CORS_ALLOWED_ORIGINS", ""), "comma-separated origins allowed to call /query from a browser, such as https://app.example.com (env CORS_ALLOWED_ORIGINS); empty: no CORS headers")
+	fs.Func("cors-allowed-origins", "comma-separated origins allowed to call /query from a browser, such as https://app.example.com (env CORS_ALLOWED_ORIGINS); empty: no CORS headers", func(v string) (err error) {
+		c.corsOrigins, err = middleware.ParseOrigins(v)
+		return err
+	})
+	if v := env("CORS_ALLOWED_ORIGINS", ""); v != "" {
+		var err error
+		if c.corsOrigins, err = middleware.ParseOrigins(v); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	fs.StringVar(&c.trustedDocsFile, "trusted-documents", env("TRUSTED_DOCUMENTS", ""), "JSON manifest of trusted documents ({\"<sha256>\": \"<document>\"} or an Apollo persisted query manifest); when set, non-admin callers may run only these (env TRUSTED_DOCUMENTS)")
 	hideSecretDefaults(fs)
 	if err := errors.Join(errs...); err != nil {
@@ -388,6 +397,7 @@ func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, l
 	query = middleware.Authenticate(verifier, query)
 	query = middleware.ReadBody(cfg.maxBodyBytes, query)
 	query = middleware.CheckTransport(cfg.maxTokens, query)
+	query = middleware.CORS(cfg.corsOrigins, query)
 	mux.Handle("/query", query)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -414,7 +424,7 @@ func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, l
 	if withPlayground {
 		mux.Handle("/", playground.Handler("portfolio-graph", "/query"))
 	}
-	return middleware.Request(cfg.requestTimeout, log, drain.Handler(mux))
+	return middleware.Compress(middleware.Request(cfg.requestTimeout, log, drain.Handler(mux)))
 }
 
 // isLoopback reports whether addr listens on loopback only ("127.0.0.1:8080", "localhost:0",
