@@ -94,6 +94,9 @@ type config struct {
 	ingestBatch      int
 	skipInvalid      bool
 	auth             auth.Config
+	corsOrigins      []string
+	trustedDocsFile  string
+	trustedDocs      *graph.TrustedDocuments // read from trustedDocsFile at start-up
 }
 
 // parseConfig reads flags over environment variables over defaults. Every flag mirrors one
@@ -166,6 +169,17 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.IntVar(&c.maxIngestBatch, "max-ingest-batch", envInt("MAX_INGEST_BATCH", 1000), "most customers in one ingestCustomers call (env MAX_INGEST_BATCH)")
 	fs.IntVar(&c.ingestBatch, "batch", envInt("INGEST_BATCH", 500), "customers per batch of the ingest command (env INGEST_BATCH)")
 	fs.BoolVar(&c.skipInvalid, "skip-invalid", envBool("INGEST_SKIP_INVALID", false), "ingest command: load the valid customers of each batch and list the rest, instead of rejecting the batch (env INGEST_SKIP_INVALID)")
+	fs.Func("cors-allowed-origins", "comma-separated origins allowed to call /query from a browser, such as https://app.example.com (env CORS_ALLOWED_ORIGINS); empty: no CORS headers", func(v string) (err error) {
+		c.corsOrigins, err = middleware.ParseOrigins(v)
+		return err
+	})
+	if v := env("CORS_ALLOWED_ORIGINS", ""); v != "" {
+		var err error
+		if c.corsOrigins, err = middleware.ParseOrigins(v); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	fs.StringVar(&c.trustedDocsFile, "trusted-documents", env("TRUSTED_DOCUMENTS", ""), "JSON manifest of trusted documents ({\"<sha256>\": \"<document>\"} or an Apollo persisted query manifest); when set, non-admin callers may run only these (env TRUSTED_DOCUMENTS)")
 	hideSecretDefaults(fs)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fs, err
@@ -226,7 +240,7 @@ func slowThreshold(d time.Duration) time.Duration {
 }
 
 func (c *config) graphOptions(store *db.Store, log *slog.Logger) graph.Options {
-	return graph.Options{Store: store, Logger: log, Limits: graph.Limits{
+	return graph.Options{Store: store, Logger: log, Trusted: c.trustedDocs, Limits: graph.Limits{
 		MaxTokens:       c.maxTokens,
 		MaxDepth:        c.maxDepth,
 		MaxComplexity:   c.maxComplexity,
@@ -299,6 +313,12 @@ func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(n
 		log.Warn("open mode: no authentication configured, every request is served as an admin of every organization")
 	} else {
 		log.Info("authentication: bearer tokens required on /query")
+	}
+	if cfg.trustedDocsFile != "" {
+		if cfg.trustedDocs, err = graph.LoadTrustedDocuments(cfg.trustedDocsFile); err != nil {
+			return err
+		}
+		log.Info("trusted documents: non-admin callers may run only the manifest's operations", "file", cfg.trustedDocsFile, "documents", cfg.trustedDocs.Len())
 	}
 
 	store, err := db.Open(ctx, cfg.storeConfig(log))
@@ -377,6 +397,7 @@ func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, l
 	query = middleware.Authenticate(verifier, query)
 	query = middleware.ReadBody(cfg.maxBodyBytes, query)
 	query = middleware.CheckTransport(cfg.maxTokens, query)
+	query = middleware.CORS(cfg.corsOrigins, query)
 	mux.Handle("/query", query)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -403,7 +424,7 @@ func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, l
 	if withPlayground {
 		mux.Handle("/", playground.Handler("portfolio-graph", "/query"))
 	}
-	return middleware.Request(cfg.requestTimeout, log, drain.Handler(mux))
+	return middleware.Compress(middleware.Request(cfg.requestTimeout, log, drain.Handler(mux)))
 }
 
 // isLoopback reports whether addr listens on loopback only ("127.0.0.1:8080", "localhost:0",

@@ -231,7 +231,9 @@ func TestDemoIsValidAndDeterministic(t *testing.T) {
 // Batches are in flight together when they share no customer or account, never when they
 // do, and results count in file order either way.
 func TestLoadOverlapsOnlyDisjointBatches(t *testing.T) {
-	line := func(c, a string) string { return fmt.Sprintf(`{"sourceCustomerId": %q, "accounts": [{"sourceAccountId": %q}]}`, c, a) + "\n" }
+	line := func(c, a string) string {
+		return fmt.Sprintf(`{"sourceCustomerId": %q, "accounts": [{"sourceAccountId": %q}]}`, c, a) + "\n"
+	}
 	// batches of 2: [C0 C1] [C2 C3] [C4 C5] [C6 C7], the last sharing C3's account A3
 	in := line("C0", "A0") + line("C1", "A1") + line("C2", "A2") + line("C3", "A3") + line("C4", "A4") + line("C5", "A5") +
 		line("C6", "A6") + line("C7", "A3")

@@ -31,6 +31,8 @@ type Options struct {
 	Store  *db.Store
 	Logger *slog.Logger
 	Limits Limits
+	// Trusted, when set, lets non-admin callers run only its documents (see persisted.go).
+	Trusted *TrustedDocuments
 }
 
 func newSchema(opt Options) graphql.ExecutableSchema {
@@ -45,12 +47,14 @@ func (opt Options) limits() Limits {
 }
 
 // NewHandler builds the GraphQL endpoint: POST and GET (queries only) transports on top of
-// the executor, behind the rewrite of invalid text (withValidText).
+// the executor, behind the rewrite of invalid text (withValidText), with automatic persisted
+// queries and, when configured, trusted documents.
 func NewHandler(opt Options) http.Handler {
 	srv := handler.New(newSchema(opt))
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
+	srv.AddTransport(getTransport{})
 	srv.AddTransport(postTransport{})
+	usePersisted(srv, opt)
 	configure(srv, opt)
 	return withValidText(srv)
 }

@@ -1,0 +1,29 @@
+package middleware
+
+import (
+	"net/http"
+
+	"github.com/klauspost/compress/gzhttp"
+)
+
+// compressMinSize is the smallest answer compressed: below about 1 KB the encoding's framing
+// and CPU cost more than the bytes saved.
+const compressMinSize = 1024
+
+// Compress encodes answers of compressMinSize bytes or more with zstd or gzip, whichever the
+// client's Accept-Encoding prefers (zstd when both are equal), with
+// github.com/klauspost/compress/gzhttp; smaller answers, clients that accept neither, and
+// content that is compressed already (images, archives) are sent as they are. It adds
+// Vary: Accept-Encoding.
+//
+// It goes outside Request: the status recorder then wraps gzhttp's writer, which buffers
+// the first compressMinSize bytes to decide and implements Flush and Unwrap, so a handler's
+// http.ResponseController reaches the connection through both. Headers set before the first
+// write (Content-Type, X-Request-Id, the drain's Connection: close) are kept.
+func Compress(next http.Handler) http.Handler {
+	wrap, err := gzhttp.NewWrapper(gzhttp.MinSize(compressMinSize), gzhttp.EnableZstd(true))
+	if err != nil {
+		panic(err) // the options are constant
+	}
+	return wrap(next)
+}
