@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
 // CountStatement records one SQL statement sent for the request of ctx, if any.
@@ -19,6 +21,12 @@ func CountStatement(ctx context.Context) {
 
 // Statements is the number of SQL statements sent for the request so far.
 func (i *RequestInfo) Statements() int64 { return i.statements.Load() }
+
+// ServerFault reports whether codes hold an error of the server's making (internal, or the
+// database unavailable), which marks a span as failed; errors in the request are only listed.
+func ServerFault(codes []string) bool {
+	return slices.Contains(codes, string(models.ErrInternal)) || slices.Contains(codes, string(models.ErrServiceUnavailable))
+}
 
 // maxSpanName bounds the operation name in a span's name: names come from clients.
 const maxSpanName = 64
@@ -69,7 +77,9 @@ func (o operationSpans) InterceptOperation(ctx context.Context, next graphql.Ope
 				}
 			}
 			span.SetAttributes(attribute.StringSlice("graphql.error.codes", errCodes))
-			span.SetStatus(codes.Error, "the answer carries errors")
+			if ServerFault(errCodes) {
+				span.SetStatus(codes.Error, "the answer carries a server error")
+			}
 		}
 		span.End()
 		return resp

@@ -75,8 +75,10 @@ func annotateSpan(ctx context.Context, info *graph.RequestInfo, errCodes []strin
 			attribute.String("graphql.operation.name", shorten(info.Operation)))
 	}
 	if len(errCodes) > 0 {
-		// otelhttp marks a 5xx as an error; a 200 with errors is one too, for whoever sent it.
 		span.SetAttributes(attribute.StringSlice("graphql.error.codes", errCodes))
-		span.SetStatus(codes.Error, "the answer carries errors")
+		if graph.ServerFault(errCodes) {
+			// otelhttp marks a 5xx; a 200 carrying an internal error is a fault too.
+			span.SetStatus(codes.Error, "the answer carries "+observe.Outcome(errCodes))
+		}
 	}
 }
