@@ -146,7 +146,7 @@ func TestCompression(t *testing.T) {
 
 		drain := &middleware.Drain{}
 		drain.Start()
-		srv := httptest.NewServer(newDrainingHandler(e.store, e.cfg, nil, slog.New(slog.DiscardHandler), false, drain))
+		srv := httptest.NewServer(newDrainingHandler(e.store, e.cfg, nil, slog.New(slog.DiscardHandler), false, drain, nil))
 		defer srv.Close()
 		resp, body := post(srv.URL, large, "gzip")
 		if resp.Header.Get("Content-Encoding") != "gzip" || !resp.Close {

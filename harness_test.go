@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -26,6 +25,8 @@ import (
 	"gorm.io/gorm/logger"
 
 	"github.com/portfolio-graph/portfolio-graph/db"
+	"github.com/portfolio-graph/portfolio-graph/middleware"
+	"github.com/portfolio-graph/portfolio-graph/observe"
 )
 
 // env is a real server on a fresh, empty database of one kind.
@@ -37,6 +38,8 @@ type env struct {
 	statements atomic.Int64
 	logs       *bytes.Buffer
 	token      string // sent as a bearer token when set
+	obs        *observability
+	admin      string // the admin handler's base URL, when the config has -admin-listen
 }
 
 // forEachStore runs fn against the embedded store and, when TEST_DATABASE_URL is set, against
@@ -86,8 +89,17 @@ func newEnv(t testing.TB, kind string, tweak func(*config)) *env {
 		tweak(cfg)
 	}
 	e.cfg = cfg
-	log := slog.New(slog.NewTextHandler(&lockedWriter{w: e.logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sc := cfg.storeConfig(log)
+	log, err := newLogger("debug", cfg.logFormat, &lockedWriter{w: e.logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Metrics with -admin-listen, traces with OTEL_EXPORTER_OTLP_ENDPOINT, as when serving.
+	e.obs, err = newObservability(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.obs.shutdown(log) })
+	sc := e.obs.storeConfig(cfg.storeConfig(log))
 	sc.OnStatement = func() { e.statements.Add(1) }
 	store, err := db.Open(context.Background(), sc)
 	if err != nil {
@@ -95,12 +107,18 @@ func newEnv(t testing.TB, kind string, tweak func(*config)) *env {
 	}
 	t.Cleanup(func() { store.Close() })
 	e.store = store
+	e.obs.watchStore(store)
 	verifier, err := newVerifier(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newHTTPHandler(store, cfg, verifier, log, true))
+	srv := httptest.NewServer(newDrainingHandler(store, cfg, verifier, log, true, &middleware.Drain{}, e.obs))
 	t.Cleanup(srv.Close)
+	if e.obs.metrics != nil {
+		admin := httptest.NewServer(observe.AdminHandler(e.obs.metrics))
+		t.Cleanup(admin.Close)
+		e.admin = admin.URL
+	}
 	e.url = srv.URL
 	return e
 }

@@ -75,6 +75,9 @@ type config struct {
 	databaseURL      string
 	listenAddr       string
 	logLevel         string
+	logFormat        string
+	adminListen      string
+	adminInsecure    bool
 	playground       bool
 	insecure         bool
 	demo             bool
@@ -151,6 +154,9 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.StringVar(&c.auth.Issuer, "auth-jwt-issuer", env("AUTH_JWT_ISSUER", ""), "required iss claim, if set (env AUTH_JWT_ISSUER)")
 	fs.StringVar(&c.auth.Audience, "auth-jwt-audience", env("AUTH_JWT_AUDIENCE", ""), "required aud claim, if set (env AUTH_JWT_AUDIENCE)")
 	fs.StringVar(&c.logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env LOG_LEVEL)")
+	fs.StringVar(&c.logFormat, "log-format", env("LOG_FORMAT", "text"), "text (key=value) or json, one object a line (env LOG_FORMAT)")
+	fs.StringVar(&c.adminListen, "admin-listen", env("ADMIN_LISTEN_ADDR", ""), "address of the admin listener serving /metrics and /debug/pprof/, e.g. 127.0.0.1:9090 (env ADMIN_LISTEN_ADDR); empty: none")
+	fs.BoolVar(&c.adminInsecure, "admin-insecure", envBool("ADMIN_INSECURE", false), "allow the admin listener, which has no authentication, on a non-loopback address (env ADMIN_INSECURE)")
 	fs.BoolVar(&c.playground, "playground", envBool("PLAYGROUND", true), "serve the GraphiQL playground at / when listening on loopback (env PLAYGROUND)")
 	fs.BoolVar(&c.insecure, "insecure", envBool("INSECURE", false), "allow serving without authentication on a non-loopback address (env INSECURE)")
 	fs.BoolVar(&c.demo, "demo", envBool("DEMO", false), "fill an empty store with a synthetic portfolio of 1,000 customers (env DEMO)")
@@ -200,6 +206,7 @@ func (c *config) storeConfig(log *slog.Logger) db.Config {
 		MaxPage:          c.maxPageSize,
 		MaxBatch:         c.maxIngestBatch,
 		Logger:           log,
+		Observer:         db.Observer{Statement: countStatement},
 	}
 }
 
@@ -248,12 +255,19 @@ func (c *config) graphOptions(store *db.Store, log *slog.Logger) graph.Options {
 	}}
 }
 
-func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("LOG_LEVEL: %q is not debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("LOG_FORMAT: %q is not text or json", format)
 }
 
 // run is main without the process: it returns the exit code.
@@ -275,7 +289,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	log, err := newLogger(cfg.logLevel, stderr)
+	log, err := newLogger(cfg.logLevel, cfg.logFormat, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -320,12 +334,21 @@ func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(n
 		}
 		log.Info("trusted documents: non-admin callers may run only the manifest's operations", "file", cfg.trustedDocsFile, "documents", cfg.trustedDocs.Len())
 	}
+	if err := checkAdminAddr(cfg); err != nil {
+		return err
+	}
+	obs, err := newObservability(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer obs.shutdown(log) // after the last request: its spans are flushed
 
-	store, err := db.Open(ctx, cfg.storeConfig(log))
+	store, err := db.Open(ctx, obs.storeConfig(cfg.storeConfig(log)))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	obs.watchStore(store)
 	if cfg.demo {
 		if err := fillDemo(ctx, store, cfg, log); err != nil {
 			return err
@@ -336,9 +359,15 @@ func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(n
 	if err != nil {
 		return err
 	}
+	stopAdmin, err := obs.serveAdmin(cfg, log, listen)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopAdmin(context.Background()) // metrics stay scrapable through the drain
 	drain := &middleware.Drain{}
 	srv := &http.Server{
-		Handler:           newDrainingHandler(store, cfg, verifier, log, cfg.playground && loopback, drain),
+		Handler:           newDrainingHandler(store, cfg, verifier, log, cfg.playground && loopback, drain, obs),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       cfg.requestTimeout + 30*time.Second,
 		WriteTimeout:      cfg.requestTimeout + 10*time.Second,
@@ -385,18 +414,19 @@ func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(n
 
 // newHTTPHandler is the handler of a server that never drains.
 func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool) http.Handler {
-	return newDrainingHandler(store, cfg, verifier, log, withPlayground, &middleware.Drain{})
+	return newDrainingHandler(store, cfg, verifier, log, withPlayground, &middleware.Drain{}, nil)
 }
 
 // newDrainingHandler routes the endpoints and wraps them in the HTTP edge (middleware/).
-func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool, drain *middleware.Drain) http.Handler {
+func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool, drain *middleware.Drain, obs *observability) http.Handler {
 	mux := http.NewServeMux()
 	// Read from the bottom up: the order a request meets them.
-	var query http.Handler = graph.NewHandler(cfg.graphOptions(store, log))
+	var query http.Handler = graph.NewHandler(obs.graphOptions(cfg.graphOptions(store, log)))
 	query = middleware.StrictJSON(query)
 	query = middleware.Authenticate(verifier, query)
 	query = middleware.ReadBody(cfg.maxBodyBytes, query)
 	query = middleware.CheckTransport(cfg.maxTokens, query)
+	query = obs.countRequests(query)
 	query = middleware.CORS(cfg.corsOrigins, query)
 	mux.Handle("/query", query)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -424,7 +454,7 @@ func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, l
 	if withPlayground {
 		mux.Handle("/", playground.Handler("portfolio-graph", "/query"))
 	}
-	return middleware.Compress(middleware.Request(cfg.requestTimeout, log, drain.Handler(mux)))
+	return obs.trace(middleware.Compress(middleware.Request(cfg.requestTimeout, log, drain.Handler(mux))))
 }
 
 // isLoopback reports whether addr listens on loopback only ("127.0.0.1:8080", "localhost:0",
@@ -535,7 +565,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "usage: portfolio-graph ingest [flags] FILE... (a {\"customers\":[...]} document or NDJSON; - for standard input)")
 		return 2
 	}
-	log, err := newLogger(cfg.logLevel, stderr)
+	log, err := newLogger(cfg.logLevel, cfg.logFormat, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -692,7 +722,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintln(stderr, "usage: portfolio-graph migrate [status|up] [flags]")
 		return 2
 	}
-	log, err := newLogger(cfg.logLevel, stderr)
+	log, err := newLogger(cfg.logLevel, cfg.logFormat, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2

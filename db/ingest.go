@@ -44,6 +44,7 @@ func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.Cus
 	if len(in) > s.cfg.MaxBatch {
 		res.Problems = []models.UserError{{Path: "customers", Code: models.UserErrorCodeLimitExceeded,
 			Message: fmt.Sprintf("a batch may hold at most %d customers, got %d", s.cfg.MaxBatch, len(in))}}
+		s.reportIngest(ctx, res, len(in), opt)
 		return res, nil
 	}
 	problems, invalid := models.ValidateCustomers(in)
@@ -51,7 +52,9 @@ func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.Cus
 	// The transaction may run more than once (see transact): everything it decides is
 	// recomputed from the validation's outcome on each run.
 	var written *IngestResult
+	rejected := false
 	err := s.transact(ctx, func(tx *gorm.DB) error {
+		rejected = false
 		run := &IngestResult{Customers: []*models.Customer{}, Summary: emptySummary(opt.DryRun)}
 		bad := slices.Clone(invalid)
 		if err := s.lock(tx, ingestKeys(in)); err != nil {
@@ -71,6 +74,7 @@ func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.Cus
 			}
 		}
 		if skipped > 0 && !opt.SkipInvalid {
+			rejected = true
 			return errRollback
 		}
 		run.Summary.SkippedCustomers = skipped
@@ -93,6 +97,11 @@ func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.Cus
 		// A rejected batch reports all zeros.
 		res.Summary = emptySummary(false)
 	}
+	refused := 0
+	if rejected {
+		refused = len(in)
+	}
+	s.reportIngest(ctx, res, refused, opt)
 	return res, nil
 }
 

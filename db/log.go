@@ -31,6 +31,7 @@ func init() {
 type sqlLogger struct {
 	log         *slog.Logger
 	onStatement func()
+	observe     func(ctx context.Context, elapsed time.Duration, failed bool)
 	slow        time.Duration
 }
 
@@ -61,6 +62,9 @@ func (l *sqlLogger) Trace(ctx context.Context, begin time.Time, fc func() (strin
 		l.onStatement()
 	}
 	elapsed := time.Since(begin)
+	if l.observe != nil {
+		l.observe(ctx, elapsed, err != nil && !errors.Is(err, gorm.ErrRecordNotFound))
+	}
 	switch {
 	case err != nil && !errors.Is(err, gorm.ErrRecordNotFound) && l.log.Enabled(ctx, slog.LevelDebug):
 		sql, rows := fc()
@@ -78,13 +82,16 @@ var (
 )
 
 // shortSQL is a statement's text on one line, cut to maxLoggedSQL bytes.
-func shortSQL(sql string) string {
+func shortSQL(sql string) string { return cutSQL(sql, maxLoggedSQL) }
+
+// cutSQL is a statement's text on one line, cut to max bytes.
+func cutSQL(sql string, max int) string {
 	sql = unboundPlaceholder.ReplaceAllString(sql, "$$$1")
 	sql = strings.TrimSpace(spaces.ReplaceAllString(sql, " "))
-	if len(sql) <= maxLoggedSQL {
+	if len(sql) <= max {
 		return sql
 	}
-	return strings.ToValidUTF8(sql[:maxLoggedSQL], "") + "…"
+	return strings.ToValidUTF8(sql[:max], "") + "…"
 }
 
 var quoted = regexp.MustCompile(`"[^"]*"`)

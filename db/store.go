@@ -49,6 +49,8 @@ type Config struct {
 	SlowStatement time.Duration
 	// OnStatement, if set, is called once for every SQL statement sent; tests count with it.
 	OnStatement func()
+	// Observer is told about statements and ingests, for the access log, metrics and traces.
+	Observer Observer
 	// NoMigrate opens the database without touching its schema (the migrate command reads
 	// the status first).
 	NoMigrate bool
@@ -71,7 +73,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg = withDefaults(cfg)
 	gcfg := &gorm.Config{
 		SkipDefaultTransaction: true,
-		Logger:                 &sqlLogger{log: cfg.Logger, onStatement: cfg.OnStatement, slow: cfg.SlowStatement},
+		Logger:                 &sqlLogger{log: cfg.Logger, onStatement: cfg.OnStatement, observe: cfg.Observer.Statement, slow: cfg.SlowStatement},
 		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 		TranslateError:         true,
 	}
@@ -88,6 +90,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		gdb, err = openSQLite(cfg, gcfg)
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := traceStatements(gdb, cfg.Observer.Tracer, d); err != nil {
 		return nil, err
 	}
 	sqlDB, err := gdb.DB()

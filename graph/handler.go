@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -21,6 +22,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portfolio-graph/portfolio-graph/db"
 	"github.com/portfolio-graph/portfolio-graph/models"
@@ -33,6 +35,8 @@ type Options struct {
 	Limits Limits
 	// Trusted, when set, lets non-admin callers run only its documents (see persisted.go).
 	Trusted *TrustedDocuments
+	// Tracer, when set, gives every operation a span (see operationSpans).
+	Tracer trace.TracerProvider
 }
 
 func newSchema(opt Options) graphql.ExecutableSchema {
@@ -84,6 +88,9 @@ func configure(srv configurable, opt Options) {
 		log = slog.Default()
 	}
 	limits := opt.limits()
+	if opt.Tracer != nil {
+		srv.Use(operationSpans{tracer: opt.Tracer.Tracer("github.com/portfolio-graph/portfolio-graph/graph")})
+	}
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(limits.MaxTokens)
 	srv.Use(introspectionForAdmins{})
@@ -98,7 +105,7 @@ func configure(srv configurable, opt Options) {
 	})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		if info := RequestInfoFrom(ctx); info != nil {
-			info.Operation = graphql.GetOperationContext(ctx).OperationName
+			info.Operation, info.OperationType = operationOf(graphql.GetOperationContext(ctx))
 		}
 		respond := next(withLoaders(ctx, opt.Store, scopeOf(ctx)))
 		return func(ctx context.Context) *graphql.Response {
@@ -175,13 +182,16 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 type RequestInfo struct {
 	ID        string
 	Operation string
-	Start     time.Time
+	// OperationType is query, mutation or subscription, once an operation was chosen.
+	OperationType string
+	Start         time.Time
 	// Unavailable is set when the answer carries no data because the database was down or
 	// the request ran out of time: the transport answers 503.
 	Unavailable bool
 
-	mu    sync.Mutex
-	codes []string
+	statements atomic.Int64 // SQL statements sent for the request
+	mu         sync.Mutex
+	codes      []string
 }
 
 // AddCode records an error code the response carries.

@@ -15,7 +15,8 @@ import (
 )
 
 // Request gives each request an id (the caller's X-Request-Id when it sends a short one) and
-// a time limit, which cancels its SQL, and logs it when it ends.
+// a time limit, which cancels its SQL, and logs it when it ends: one line with its id, trace
+// id, operation, status, error codes, duration, SQL statements and response bytes.
 func Request(timeout time.Duration, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := &graph.RequestInfo{ID: r.Header.Get("X-Request-Id"), Start: time.Now()}
@@ -29,9 +30,11 @@ func Request(timeout time.Duration, log *slog.Logger, next http.Handler) http.Ha
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK, info: info}
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		codes := info.Codes()
-		log.Log(r.Context(), accessLevel(r.URL.Path, rec.status, codes), "request", "id", info.ID, "method", r.Method, "path", r.URL.Path,
-			"operation", shorten(info.Operation), "status", rec.status, "codes", strings.Join(codes, ","),
-			"duration", time.Since(info.Start).Round(time.Microsecond))
+		annotateSpan(r.Context(), info, codes)
+		log.Log(r.Context(), accessLevel(r.URL.Path, rec.status, codes), "request", "id", info.ID, "trace_id", traceID(r.Context()),
+			"method", r.Method, "path", r.URL.Path, "operation", shorten(info.Operation), "operation_type", info.OperationType,
+			"status", rec.status, "codes", strings.Join(codes, ","), "duration", time.Since(info.Start).Round(time.Microsecond),
+			"sql_statements", info.Statements(), "bytes", rec.bytes)
 	})
 }
 
@@ -58,6 +61,7 @@ type statusRecorder struct {
 	info   *graph.RequestInfo
 	status int
 	wrote  bool
+	bytes  int64 // of the body written
 }
 
 func (s *statusRecorder) WriteHeader(code int) {
@@ -75,7 +79,9 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	if !s.wrote {
 		s.WriteHeader(http.StatusOK)
 	}
-	return s.ResponseWriter.Write(b)
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
 }
 
 // addCode records the code of an error the edge answers with itself.
