@@ -55,10 +55,11 @@ func main() {
 // server is small (tens of MB) while a request allocates a hundred times its response, so
 // Go's default (collect when the heap has doubled) spends about a third of the CPU in GC under
 // load. Collecting at five times the live heap halves that; the soft memory limit keeps the
-// process within ~100 MB by collecting earlier when the heap grows towards it.
+// process within ~100 MB of RSS (stacks and buffers come on top of the heap) by collecting
+// earlier when the heap grows towards it.
 const (
 	defaultGCPercent   = 400
-	defaultMemoryLimit = 96 << 20
+	defaultMemoryLimit = 84 << 20
 )
 
 func tuneGC() {
