@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -554,6 +555,11 @@ func requestProblems(errs gqlerror.List) (*feed.BatchResult, error) {
 
 // runIngest is `go run . ingest FILE...`.
 func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// The server's soft memory limit would make a load of large batches collect nearly
+		// all the time; the loader's memory is bounded by its batches in flight instead.
+		debug.SetMemoryLimit(math.MaxInt64)
+	}
 	cfg, fs, err := parseConfig("portfolio-graph ingest", args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
