@@ -378,10 +378,10 @@ func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(n
 		ConnState:         drain.ConnState,
 	}
 	url := "http://" + displayAddr(ln.Addr().String())
-	log.Info("serving", "store", store.Dialect(), "graphql", url+"/query")
+	log.Info("serving", "store", store.Dialect(), "graphql", url+"/query", "console", url+"/console/")
 	if cfg.playground && loopback {
 		log.Info("playground", "url", url+"/")
-		fmt.Fprintf(os.Stderr, "\n  GraphQL playground: %s/\n\n", url)
+		fmt.Fprintf(os.Stderr, "\n  GraphQL playground: %s/\n  Console:            %s/console/\n\n", url, url)
 	}
 
 	errc := make(chan error, 1)
