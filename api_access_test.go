@@ -287,7 +287,7 @@ func TestTokenFailures(t *testing.T) {
 	}
 	claims := func(mod func(*auth.Claims)) *auth.Claims {
 		c := &auth.Claims{Role: "reader", Orgs: []string{"OA"}, RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: "issuer", Audience: jwt.ClaimStrings{"portfolio-graph"}, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour)),
+			Subject: "support-1", Issuer: "issuer", Audience: jwt.ClaimStrings{"portfolio-graph"}, ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour)),
 		}}
 		if mod != nil {
 			mod(c)
@@ -305,6 +305,7 @@ func TestTokenFailures(t *testing.T) {
 		"wrong audience":  "Bearer " + sign(claims(func(c *auth.Claims) { c.Audience = jwt.ClaimStrings{"other"} }), testSecret),
 		"unknown role":    "Bearer " + sign(claims(func(c *auth.Claims) { c.Role = "root" }), testSecret),
 		"no organization": "Bearer " + sign(claims(func(c *auth.Claims) { c.Orgs = nil }), testSecret),
+		"no subject":      "Bearer " + sign(claims(func(c *auth.Claims) { c.Subject = "" }), testSecret),
 		"alg none":        "Bearer " + must(jwt.NewWithClaims(jwt.SigningMethodNone, claims(nil)).SignedString(jwt.UnsafeAllowNoneSignatureType)),
 	}
 	for name, header := range cases {

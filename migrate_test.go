@@ -360,19 +360,26 @@ func TestMigrateCommand(t *testing.T) {
 			url  string
 			args []string
 			want []string
+			code int
 		}{
-			{empty, []string{"migrate", "-database-url", empty}, []string{"no version table: an empty database", "pending", "00001_baseline.sql"}},
-			{empty, []string{"migrate", "status", "-database-url", empty}, []string{"no version table: an empty database"}},
-			{empty, []string{"migrate", "up", "-database-url", empty}, []string{"applied 1 00001_baseline.sql", at}},
-			{empty, []string{"migrate", "-database-url", empty, "up"}, []string{"nothing to apply", at}},
-			{empty, []string{"migrate", "status", "-database-url", empty}, []string{at, "applied ", "00001_baseline.sql"}},
-			{legacy, []string{"migrate", "status", "-database-url", legacy}, []string{"predate versioned migrations", "existing", "00001_baseline.sql"}},
-			{legacy, []string{"migrate", "up", "-database-url", legacy}, []string{"recorded the existing tables", "as version 1", at}},
-			{legacy, []string{"migrate", "status", "-database-url", legacy}, []string{at, "applied "}},
+			{empty, []string{"migrate", "-database-url", empty}, []string{"no version table: an empty database", "pending", "00001_baseline.sql"}, 0},
+			{empty, []string{"migrate", "status", "-database-url", empty}, []string{"no version table: an empty database"}, 0},
+			{empty, []string{"migrate", "up", "-database-url", empty}, []string{"applied 1 00001_baseline.sql", at}, 0},
+			{empty, []string{"migrate", "-database-url", empty, "up"}, []string{"nothing to apply", at}, 0},
+			{empty, []string{"migrate", "status", "-database-url", empty}, []string{at, "applied ", "00001_baseline.sql"}, 0},
+			{legacy, []string{"migrate", "status", "-database-url", legacy}, []string{"predate versioned migrations", "existing", "00001_baseline.sql"}, 0},
+			{legacy, []string{"migrate", "up", "-database-url", legacy}, []string{"recorded the existing tables", "as version 1", at}, 0},
+			{legacy, []string{"migrate", "status", "-database-url", legacy}, []string{at, "applied "}, 0},
+		}
+		if fresh.kind == "sqlite" {
+			// An embedded store that does not exist yet is not created by status.
+			for i := range 2 {
+				steps[i].want, steps[i].code = []string{"no embedded store at " + empty}, 1
+			}
 		}
 		for _, s := range steps {
 			out, code := runCommand(t, s.args...)
-			if code != 0 {
+			if code != s.code {
 				t.Fatalf("%v: exit %d\n%s", s.args, code, out)
 			}
 			for _, w := range s.want {
@@ -394,5 +401,18 @@ func TestMigrateCommand(t *testing.T) {
 	out, code := runCommand(t, "-h")
 	if code != 0 || !strings.Contains(out, "migrate [status|up]") {
 		t.Errorf("-h does not mention migrate: exit %d\n%s", code, out)
+	}
+}
+
+// `migrate status` changes nothing, not even by creating the file a mistyped path names.
+func TestMigrateStatusCreatesNoStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing", "x.db")
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"migrate", "status", "-database-url", path}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "no embedded store at "+path) {
+		t.Errorf("exit %d: %s%s", code, stdout.String(), stderr.String())
+	}
+	if _, err := os.Stat(filepath.Dir(path)); !os.IsNotExist(err) {
+		t.Errorf("migrate status created %s (%v)", filepath.Dir(path), err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -117,6 +118,9 @@ func (v *Verifier) Verify(token string) (*Identity, error) {
 }
 
 func identity(c *Claims) (*Identity, error) {
+	if strings.TrimSpace(c.Subject) == "" {
+		return nil, errors.New("the token names no subject (sub claim)")
+	}
 	id := &Identity{Subject: c.Subject}
 	switch c.Role {
 	case "reader":
@@ -144,7 +148,10 @@ func Mint(cfg Config, subject, role string, orgs []string, ttl time.Duration) (s
 	if cfg.Secret == "" {
 		return "", errors.New("minting needs AUTH_JWT_SECRET (tokens for a public key are signed by its private key's owner)")
 	}
-	if _, err := identity(&Claims{Role: role, Orgs: orgs}); err != nil {
+	if _, err := NewVerifier(cfg); err != nil {
+		return "", err // a secret the server would refuse signs nothing
+	}
+	if _, err := identity(&Claims{Role: role, Orgs: orgs, RegisteredClaims: jwt.RegisteredClaims{Subject: subject}}); err != nil {
 		return "", fmt.Errorf("cannot mint: %w", err)
 	}
 	if ttl <= 0 {

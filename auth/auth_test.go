@@ -105,4 +105,13 @@ func TestIdentity(t *testing.T) {
 	if _, err := Mint(cfg, "s", "reader", nil, time.Minute); err == nil {
 		t.Error("minted a reader token without organizations")
 	}
+	// sub is a required claim.
+	noSub := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"role": "reader", "orgs": []string{"O1"}, "exp": time.Now().Add(time.Hour).Unix()})
+	tok, err := noSub.SignedString([]byte(cfg.Secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := v.Verify(tok); err == nil {
+		t.Errorf("a token without sub was accepted: %+v", id)
+	}
 }

@@ -24,8 +24,9 @@ func Authenticate(verifier *auth.Verifier, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if token = strings.TrimSpace(token); !ok || token == "" {
+		// The scheme's name is case-insensitive (RFC 7235): Bearer, bearer, BEARER.
+		scheme, token, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+		if token = strings.TrimSpace(token); !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 			unauthenticated(w, "a bearer token is required: Authorization: Bearer <JWT>")
 			return
 		}

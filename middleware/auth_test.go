@@ -50,6 +50,7 @@ func TestAuthenticate(t *testing.T) {
 		ok           bool
 	}{
 		{"valid", "Bearer " + valid, true},
+		{"scheme in lower case", "bearer " + valid, true},
 		{"no header", "", false},
 		{"no token", "Bearer ", false},
 		{"basic", "Basic YTpi", false},
