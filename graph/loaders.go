@@ -320,19 +320,27 @@ func selectsWithoutArgs(ctx context.Context, types []string, name string) bool {
 	if fc == nil || !graphql.HasOperationContext(ctx) {
 		return false
 	}
-	for _, f := range graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, types) {
-		if f.Name == name && len(f.Arguments) == 0 {
-			return true
+	return asksWithoutArgs(graphql.GetOperationContext(ctx), fc.Field.Selections, types)[name]
+}
+
+// asksWithoutArgs lists the fields a selection, on an object of the given types, asks for
+// without arguments.
+func asksWithoutArgs(op *graphql.OperationContext, sel ast.SelectionSet, types []string) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range graphql.CollectFields(op, sel, types) {
+		if len(f.Arguments) == 0 {
+			out[f.Name] = true
 		}
 	}
-	return false
+	return out
 }
 
 // findCards loads a page of cards. When the selection asks for the cards' account or holder
 // (without arguments), the same statement loads them, and those fields are answered from it:
 // the support look-up of cards with their account and holder is one round trip.
 func findCards(ctx context.Context, store *db.Store, f *models.CardFilter, pa db.PageArgs) (*models.CardConnection, error) {
-	with := db.CardsWith{Account: nodesSelectWithoutArgs(ctx, "account"), Holder: nodesSelectWithoutArgs(ctx, "customer")}
+	asked := cardNodesAskWithoutArgs(ctx)
+	with := db.CardsWith{Account: asked["account"], Holder: asked["customer"]}
 	page, near, count, err := store.FindCardsWith(ctx, scopeOf(ctx), f, pa, with)
 	if err != nil {
 		return nil, err
@@ -360,37 +368,33 @@ func neighbours[T any](cards []*models.Card, byID map[string]*T, idOf func(*mode
 	return out
 }
 
-// nodesSelectWithoutArgs tells whether the current connection field's nodes (under nodes, or
-// edges { node }) select the card field name without arguments.
-func nodesSelectWithoutArgs(ctx context.Context, name string) bool {
+// cardNodesAskWithoutArgs lists the card fields that the current connection field's nodes
+// (under nodes, or edges { node }) ask for without arguments.
+func cardNodesAskWithoutArgs(ctx context.Context) map[string]bool {
+	out := map[string]bool{}
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil || !graphql.HasOperationContext(ctx) {
-		return false
+		return out
 	}
 	op := graphql.GetOperationContext(ctx)
-	asks := func(sel ast.SelectionSet) bool {
-		for _, f := range graphql.CollectFields(op, sel, cardImplementors) {
-			if f.Name == name && len(f.Arguments) == 0 {
-				return true
-			}
+	add := func(sel ast.SelectionSet) {
+		for name := range asksWithoutArgs(op, sel, cardImplementors) {
+			out[name] = true
 		}
-		return false
 	}
 	for _, f := range graphql.CollectFields(op, fc.Field.Selections, cardConnectionImplementors) {
 		switch f.Name {
 		case "nodes":
-			if asks(f.Selections) {
-				return true
-			}
+			add(f.Selections)
 		case "edges":
 			for _, e := range graphql.CollectFields(op, f.Selections, cardEdgeImplementors) {
-				if e.Name == "node" && asks(e.Selections) {
-					return true
+				if e.Name == "node" {
+					add(e.Selections)
 				}
 			}
 		}
 	}
-	return false
+	return out
 }
 
 func cardsOfCustomer(ctx context.Context, c *models.Customer, f *models.CardFilter) ([]*models.Card, error) {
