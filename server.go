@@ -704,17 +704,6 @@ Flags:
 
 // runMigrate is `go run . migrate [status|up]`: status lists this build's migrations and which
 // the database has (changing nothing); up applies the pending ones, as serving does at start.
-// sqlitePath is the file of the embedded store a database URL names, or "" for PostgreSQL.
-func sqlitePath(url string) string {
-	if strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://") {
-		return ""
-	}
-	if url == "" {
-		return db.DefaultSQLitePath
-	}
-	return url
-}
-
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	action := ""
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -747,7 +736,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	sc := cfg.storeConfig(log)
 	sc.NoMigrate = true
-	if path := sqlitePath(cfg.databaseURL); action == "status" && path != "" {
+	if path := db.SQLitePath(cfg.databaseURL); action == "status" && path != "" {
 		if _, err := os.Stat(path); err != nil {
 			// status changes nothing: it does not create the file a mistyped path names.
 			fmt.Fprintf(stderr, "no embedded store at %s\n", path)

@@ -159,6 +159,18 @@ func isPostgresURL(u string) bool {
 	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
 }
 
+// SQLitePath is the file of the embedded store that a database URL names (DefaultSQLitePath
+// for an empty one), or "" when the URL names PostgreSQL.
+func SQLitePath(url string) string {
+	switch {
+	case isPostgresURL(url):
+		return ""
+	case url == "":
+		return DefaultSQLitePath
+	}
+	return url
+}
+
 func openPostgres(cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
 	pcfg, err := pgx.ParseConfig(cfg.URL)
 	if err != nil {
