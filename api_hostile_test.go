@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,14 +36,10 @@ func (e *env) getQuery(t *testing.T, rawQuery string) gqlResponse {
 
 func decodeResponse(t *testing.T, resp *http.Response) gqlResponse {
 	t.Helper()
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out gqlResponse
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("response is not JSON (status %d): %s", resp.StatusCode, raw)
+	out, err := readResponse(resp)
+	if err != nil {
+		t.Fatal(err)
 	}
-	out.status = resp.StatusCode
-	collectMessages(out.Errors)
 	return out
 }
 

@@ -207,6 +207,11 @@ func (e *env) send(query string, vars any) (gqlResponse, error) {
 	if err != nil {
 		return gqlResponse{}, err
 	}
+	return readResponse(resp)
+}
+
+// readResponse decodes a GraphQL answer, whatever its status, and closes its body.
+func readResponse(resp *http.Response) (gqlResponse, error) {
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
