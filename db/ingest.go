@@ -290,15 +290,16 @@ func holdersOf(tx *gorm.DB, d dialect, accountIDs []string) (map[string][]string
 // strayCards tells which of the accounts hold a stored card whose holder the account's new
 // holder list does not name.
 func strayCards(stored []*models.Card, accounts []*models.Account) map[string]bool {
-	holders := make(map[models.CardKey]bool) // account and customer only
+	type holding struct{ account, customer string }
+	holders := make(map[holding]bool)
 	for _, a := range accounts {
 		for _, h := range a.SourceCustomerIDs {
-			holders[models.CardKey{SourceAccountID: a.SourceAccountID, SourceCustomerID: h}] = true
+			holders[holding{a.SourceAccountID, h}] = true
 		}
 	}
 	out := map[string]bool{}
 	for _, c := range stored {
-		if !holders[models.CardKey{SourceAccountID: c.SourceAccountID, SourceCustomerID: c.SourceCustomerID}] {
+		if !holders[holding{c.SourceAccountID, c.SourceCustomerID}] {
 			out[c.SourceAccountID] = true
 		}
 	}
