@@ -82,11 +82,18 @@ func BenchmarkRead(b *testing.B) {
 			for i := 1; i <= 5; i++ {
 				orgs = append(orgs, obj{"org": fmt.Sprintf("5000%d", i)})
 			}
-			r.run(b, "a-customer", benchQueryA, r.customerVars)
-			r.run(b, "b-org-page", benchQueryB, orgs)
-			r.run(b, "c-cards-last4-iin", benchQueryC, r.cardVars)
-			r.run(b, "d-holders-cards", benchQueryD, orgs)
-			r.run(b, "e-filtered-total", benchQueryE, orgs)
+			// The direct executor of queries (the default), and gqlgen's generated one.
+			for _, direct := range []bool{true, false} {
+				name := map[bool]string{true: "direct", false: "generated"}[direct]
+				b.Run(name, func(b *testing.B) {
+					r.useDirect(b, direct)
+					r.run(b, "a-customer", benchQueryA, r.customerVars)
+					r.run(b, "b-org-page", benchQueryB, orgs)
+					r.run(b, "c-cards-last4-iin", benchQueryC, r.cardVars)
+					r.run(b, "d-holders-cards", benchQueryD, orgs)
+					r.run(b, "e-filtered-total", benchQueryE, orgs)
+				})
+			}
 		})
 	}
 }
@@ -133,6 +140,17 @@ func newBenchReader(b *testing.B, kind string) *benchReader {
 		}
 	}
 	return r
+}
+
+// useDirect serves through a handler with -direct-reads set as given.
+func (r *benchReader) useDirect(b *testing.B, direct bool) {
+	cfg := *r.e.cfg
+	cfg.directReads = direct
+	verifier, err := newVerifier(&cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.handler = newHTTPHandler(r.e.store, &cfg, verifier, slog.New(slog.NewTextHandler(io.Discard, nil)), false)
 }
 
 // run benchmarks one query, cycling through its variables.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 
@@ -76,19 +77,62 @@ func scanRows[T any](tx *gorm.DB, dests func(v *T, buf []any) []any) ([]*T, erro
 	return out, rows.Err()
 }
 
-// jsonColumn scans a JSON text column (GORM's serializer:json) into the value p points at.
-type jsonColumn[T any] struct{ p *T }
+// stringsColumn scans a JSON array of strings (GORM's serializer:json of a []string or of a
+// slice of a string type). The arrays json.Marshal wrote, with no escape in them, are split
+// directly; anything else goes through json.Unmarshal, which the direct split agrees with.
+type stringsColumn[S ~string] struct{ p *[]S }
 
-func (j jsonColumn[T]) Scan(src any) error {
+func (j stringsColumn[S]) Scan(src any) error {
+	var text string
 	switch v := src.(type) {
 	case string:
-		return json.Unmarshal([]byte(v), j.p)
+		text = v
 	case []byte:
-		return json.Unmarshal(v, j.p)
+		text = string(v)
 	case nil:
 		return nil
 	default:
 		return fmt.Errorf("scan %T into a JSON column", src)
+	}
+	if out, ok := splitJSONStrings[S](text); ok {
+		*j.p = out
+		return nil
+	}
+	return json.Unmarshal([]byte(text), j.p)
+}
+
+// splitJSONStrings splits `["a","b"]` without escapes or spaces; ok is false for anything else.
+func splitJSONStrings[S ~string](text string) (out []S, ok bool) {
+	if len(text) < 2 || text[0] != '[' || text[len(text)-1] != ']' || strings.IndexByte(text, '\\') >= 0 || !utf8.ValidString(text) {
+		return nil, false
+	}
+	body := text[1 : len(text)-1]
+	out = make([]S, 0, strings.Count(body, ",")+1)
+	if body == "" {
+		return out, true
+	}
+	for {
+		if len(body) < 2 || body[0] != '"' {
+			return nil, false
+		}
+		end := strings.IndexByte(body[1:], '"') + 1
+		if end == 0 {
+			return nil, false
+		}
+		for _, c := range []byte(body[1:end]) {
+			if c < 0x20 {
+				return nil, false
+			}
+		}
+		out = append(out, S(body[1:end]))
+		body = body[end+1:]
+		if body == "" {
+			return out, true
+		}
+		if body[0] != ',' {
+			return nil, false
+		}
+		body = body[1:]
 	}
 }
 
@@ -150,7 +194,7 @@ var customerShape = shape[models.Customer]{
 	dests: func(c *models.Customer, buf []any) []any {
 		return append(buf, &c.SourceCustomerID, &c.SourceParentCustomerID, &c.OrganizationID, &c.PostalCode, &c.Country,
 			timeColumn{&c.CustomerCreationDate}, timeColumn{&c.EnrollmentStartDate}, nullTimeColumn{&c.EnrollmentEndDate},
-			&c.EnrollmentOptInStatus, jsonColumn[[]models.AlertOptInStatus]{&c.AlertOptInStatus}, &c.TargetingIndicator,
+			&c.EnrollmentOptInStatus, stringsColumn[models.AlertOptInStatus]{&c.AlertOptInStatus}, &c.TargetingIndicator,
 			&c.RedemptionEligibility, timeColumn{&c.CreatedAt}, timeColumn{&c.UpdatedAt})
 	},
 }
@@ -160,7 +204,7 @@ var accountShape = shape[models.Account]{
 	cols: []string{"source_account_id", "source_customer_ids", "primary_source_customer_id", "status", "type",
 		"source_portfolio_id", "account_open_date", "account_close_date", "created_at", "updated_at"},
 	dests: func(a *models.Account, buf []any) []any {
-		return append(buf, &a.SourceAccountID, jsonColumn[[]string]{&a.SourceCustomerIDs}, &a.PrimarySourceCustomerID, &a.Status, &a.Type,
+		return append(buf, &a.SourceAccountID, stringsColumn[string]{&a.SourceCustomerIDs}, &a.PrimarySourceCustomerID, &a.Status, &a.Type,
 			&a.SourcePortfolioID, timeColumn{&a.AccountOpenDate}, nullTimeColumn{&a.AccountCloseDate}, timeColumn{&a.CreatedAt}, timeColumn{&a.UpdatedAt})
 	},
 }

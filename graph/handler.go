@@ -37,10 +37,17 @@ type Options struct {
 	Trusted *TrustedDocuments
 	// Tracer, when set, gives every operation a span (see operationSpans).
 	Tracer trace.TracerProvider
+	// GeneratedOnly runs every operation through gqlgen's generated executor, without the
+	// direct executor of queries (direct.go).
+	GeneratedOnly bool
 }
 
 func newSchema(opt Options) graphql.ExecutableSchema {
-	return NewExecutableSchema(Config{Resolvers: &Resolver{Store: opt.Store}, Complexity: complexity(opt.limits())})
+	es := NewExecutableSchema(Config{Resolvers: &Resolver{Store: opt.Store}, Complexity: complexity(opt.limits())})
+	if opt.GeneratedOnly {
+		return es
+	}
+	return directSchema{es.(*executableSchema)}
 }
 
 // limits are the configured limits with their defaults and the store's page sizes.
@@ -106,6 +113,7 @@ func configure(srv configurable, opt Options) {
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		if info := RequestInfoFrom(ctx); info != nil {
 			info.Operation, info.OperationType = operationOf(graphql.GetOperationContext(ctx))
+			info.Executor = "generated" // unless the direct executor answers (direct.go)
 		}
 		respond := next(withLoaders(ctx, opt.Store, scopeOf(ctx)))
 		return func(ctx context.Context) *graphql.Response {
@@ -184,7 +192,10 @@ type RequestInfo struct {
 	Operation string
 	// OperationType is query, mutation or subscription, once an operation was chosen.
 	OperationType string
-	Start         time.Time
+	// Executor is how the operation ran: direct, generated, or fallback (direct, abandoned
+	// for the generated executor).
+	Executor string
+	Start    time.Time
 	// Unavailable is set when the answer carries no data because the database was down or
 	// the request ran out of time: the transport answers 503.
 	Unavailable bool
@@ -192,6 +203,12 @@ type RequestInfo struct {
 	statements atomic.Int64 // SQL statements sent for the request
 	mu         sync.Mutex
 	codes      []string
+}
+
+func (i *RequestInfo) setExecutor(e string) {
+	if i != nil {
+		i.Executor = e
+	}
 }
 
 // AddCode records an error code the response carries.

@@ -225,7 +225,7 @@ func responseContentType(r *http.Request) string {
 
 // writeResponse writes resp as json.Marshal would, without copying its data.
 func writeResponse(w io.Writer, resp *graphql.Response) {
-	if resp == nil || len(resp.Data) == 0 || bytes.ContainsAny(resp.Data, "<>&\u2028\u2029") {
+	if resp == nil || len(resp.Data) == 0 || jsonWouldEscape(resp.Data) {
 		b, err := json.Marshal(resp)
 		if err != nil {
 			panic(err) // as POST does: the executor's answer always marshals
@@ -265,4 +265,23 @@ type responseTail struct {
 	Path       ast.Path       `json:"path,omitempty"`
 	HasNext    *bool          `json:"hasNext,omitempty"`
 	Extensions map[string]any `json:"extensions,omitempty"`
+}
+
+// jsonWouldEscape tells whether data holds a character json.Marshal writes escaped: <, >, &,
+// U+2028 or U+2029. Each is looked for with IndexByte, which is vectorised; ContainsAny with
+// a set of five was a fifth of the server's CPU on a 100 KB answer.
+func jsonWouldEscape(data []byte) bool {
+	if bytes.IndexByte(data, '<') >= 0 || bytes.IndexByte(data, '>') >= 0 || bytes.IndexByte(data, '&') >= 0 {
+		return true
+	}
+	for b := data; ; {
+		i := bytes.IndexByte(b, 0xE2) // U+2028 and U+2029 are E2 80 A8 and E2 80 A9
+		if i < 0 || i+2 >= len(b) {
+			return false
+		}
+		if b[i+1] == 0x80 && (b[i+2] == 0xA8 || b[i+2] == 0xA9) {
+			return true
+		}
+		b = b[i+1:]
+	}
 }

@@ -33,6 +33,7 @@ func Request(timeout time.Duration, log *slog.Logger, next http.Handler) http.Ha
 		annotateSpan(r.Context(), info, codes)
 		log.Log(r.Context(), accessLevel(r.URL.Path, rec.status, codes), "request", "id", info.ID, "trace_id", traceID(r.Context()),
 			"method", r.Method, "path", r.URL.Path, "operation", shorten(info.Operation), "operation_type", info.OperationType,
+			"executor", info.Executor,
 			"status", rec.status, "codes", strings.Join(codes, ","), "duration", time.Since(info.Start).Round(time.Microsecond),
 			"sql_statements", info.Statements(), "bytes", rec.bytes)
 	})

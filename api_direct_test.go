@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/portfolio-graph/portfolio-graph/middleware"
+)
+
+// The direct executor of queries (graph/direct.go) must answer exactly as gqlgen's generated
+// executor does. Every query here goes to two servers on the same database, one with
+// -direct-reads and one without, and the two answers must be the same bytes with the same
+// status. The access log tells which executor ran, so each query also states whether the
+// direct executor must have answered it, fallen back, or left it alone.
+
+// directCases are queries over every field the direct executor writes, in every shape a
+// selection can take, and the queries it must leave to gqlgen.
+var directCases = []struct {
+	name, query, vars string
+	executor          string // direct, fallback or generated
+}{
+	{"every customer field", `{ customer(sourceCustomerId: "A1") { __typename id sourceCustomerId sourceParentCustomerId
+		organizationId postalCode country customerCreationDate enrollmentStartDate enrollmentEndDate enrollmentOptInStatus
+		alertOptInStatus targetingIndicator redemptionEligibility createdAt updatedAt } }`, ``, "direct"},
+	{"every account field", `{ account(sourceAccountId: "J") { __typename id sourceAccountId sourceCustomerIds
+		primarySourceCustomerId status type sourcePortfolioId accountOpenDate accountCloseDate createdAt updatedAt
+		holders { sourceCustomerId } primaryCustomer { sourceCustomerId } cards { last4 } } }`, ``, "direct"},
+	{"every card field", `{ card(sourceAccountId: "J", sourceCustomerId: "B1", last4: "2222") { __typename id
+		sourceAccountId sourceCustomerId last4 iin cardType status networkIdentifier network openDate closeDate createdAt
+		updatedAt account { sourceAccountId } customer { sourceCustomerId } } }`, ``, "direct"},
+	{"connections with edges, page info and counts", `query($first: Int, $after: String) {
+		customers(first: $first, after: $after, orderBy: {field: SOURCE_CUSTOMER_ID, direction: DESC}) {
+			__typename totalCount pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+			edges { __typename cursor node { sourceCustomerId } } nodes { id } }
+		accounts(last: 2) { totalCount pageInfo { hasPreviousPage startCursor } edges { cursor node { sourceAccountId } } nodes { __typename } }
+		cards(filter: {iin: "412345"}) { totalCount edges { cursor node { last4 } } nodes { sourceCustomerId last4 } } }`,
+		`{"first": 2}`, "direct"},
+	{"the benchmark's nested page", `query($org: String!) { customers(filter: {organizationIds: [$org]}, first: 50) {
+		nodes { sourceCustomerId alertOptInStatus accounts { sourceAccountId sourceCustomerIds
+		cards { sourceCustomerId last4 openDate closeDate } } } pageInfo { hasNextPage endCursor } } }`, `{"org": "OA"}`, "direct"},
+	{"deep nesting through holders, parents and children", `{ customers { nodes { sourceCustomerId
+		parent { sourceCustomerId children { totalCount nodes { sourceCustomerId } } }
+		children(first: 1) { pageInfo { hasNextPage endCursor } nodes { sourceCustomerId } }
+		accounts { holders { sourceCustomerId cards { last4 account { primaryCustomer { sourceCustomerId } } } } }
+		cards { last4 customer { sourceCustomerId } } } } }`, ``, "direct"},
+	{"aliases, repeated fields and fragments", `query { first: customer(sourceCustomerId: "A1") { ...C id: sourceCustomerId
+		accounts { sourceAccountId } accounts { status cards { last4 } } ... on Customer { country } ... on Node { nodeId: id } }
+		second: customer(sourceCustomerId: "B1") { ...C } none: customer(sourceCustomerId: "nobody") { ...C } }
+		fragment C on Customer { postalCode a: accounts(filter: {statuses: [OPEN]}) { sourceAccountId } }`, ``, "direct"},
+	{"skip and include", `query($yes: Boolean!, $no: Boolean!) { customer(sourceCustomerId: "A1") {
+		sourceCustomerId @skip(if: $yes) country @include(if: $yes) postalCode @include(if: $no)
+		accounts @skip(if: $no) { sourceAccountId } } }`, `{"yes": true, "no": false}`, "direct"},
+	{"filters with arguments on nested lists", `{ customer(sourceCustomerId: "A1") {
+		accounts(filter: {types: [DDA]}) { cards(filter: {last4: "1111"}) { last4 } }
+		cards(filter: {statuses: [OPEN]}) { last4 } } }`, ``, "direct"},
+	{"text that needs escaping", `{ customer(sourceCustomerId: "Q\"<&>\\\u2028x") { sourceCustomerId postalCode } }`, ``, "direct"},
+	{"__typename at the root", `{ __typename customer(sourceCustomerId: "A1") { __typename } }`, ``, "direct"},
+	{"a bad cursor: the error comes from gqlgen", `{ customers(after: "bogus") { nodes { sourceCustomerId } } }`, ``, "fallback"},
+	{"a bad argument value: the error comes from gqlgen", `query($n: Int) { customers(first: $n) { nodes { sourceCustomerId } } }`,
+		`{"n": 100000}`, "fallback"},
+	{"node is not direct", `{ node(id: "Q3VzdG9tZXI6QTE") { id ... on Customer { sourceCustomerId } } }`, ``, "generated"},
+	{"introspection is not direct", `{ __type(name: "Customer") { name } }`, ``, "generated"},
+	{"portfolioStats is not direct", `{ portfolioStats { customers } customer(sourceCustomerId: "A1") { id } }`, ``, "generated"},
+}
+
+func TestDirectExecutorMatchesGenerated(t *testing.T) {
+	forEachStoreWith(t, withAuth, func(t *testing.T, e *env) {
+		twoOrgs(t, e)
+		e.mustIngest(t, with(customer(`Q"<&>\`+"\u2028x", "OA"), "postalCode", "1-2 3"))
+		generated := e.sibling(t, func(c *config) { c.directReads = false })
+		for _, role := range []struct{ name, token string }{
+			{"admin", token(t, "admin")}, {"reader of OA", token(t, "reader", "OA")},
+		} {
+			for _, tc := range directCases {
+				t.Run(role.name+"/"+tc.name, func(t *testing.T) {
+					vars := tc.vars
+					if vars == "" {
+						vars = "{}"
+					}
+					body := `{"query":` + jsonString(tc.query) + `,"variables":` + vars + `}`
+					e.logs.Reset()
+					wantStatus, want := postRaw(t, generated, role.token, body)
+					gotStatus, got := postRaw(t, e.url, role.token, body)
+					if gotStatus != wantStatus || !bytes.Equal(got, want) {
+						t.Fatalf("direct answer differs from the generated executor's:\n direct    %d %s\n generated %d %s",
+							gotStatus, got, wantStatus, want)
+					}
+					if tc.executor != "direct" && tc.executor != "generated" && !bytes.Contains(want, []byte(`"errors"`)) {
+						t.Fatalf("want an error in %s", want)
+					}
+					if ran := executorsLogged(e.logs.String()); ran != "generated "+tc.executor {
+						t.Fatalf("executors logged (generated server, then direct server): %q, want %q", ran, "generated "+tc.executor)
+					}
+				})
+			}
+		}
+	})
+}
+
+// sibling starts a second server on e's database with a changed configuration; its access
+// log goes to e's.
+func (e *env) sibling(t *testing.T, tweak func(*config)) string {
+	t.Helper()
+	cfg := *e.cfg
+	tweak(&cfg)
+	log, err := newLogger("debug", cfg.logFormat, &lockedWriter{w: e.logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, err := newVerifier(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newDrainingHandler(e.store, &cfg, verifier, log, true, &middleware.Drain{}, e.obs))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// postRaw posts a request body to base's /query and returns the status and the body as sent.
+func postRaw(t *testing.T, base, token, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, base+"/query", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, b
+}
+
+var executorField = regexp.MustCompile(`path=/query .*? executor=(\w+)`)
+
+// executorsLogged lists, in order, the executor of each /query request in the access log.
+func executorsLogged(logs string) string {
+	var out []string
+	for _, m := range executorField.FindAllStringSubmatch(logs, -1) {
+		out = append(out, m[1])
+	}
+	return strings.Join(out, " ")
+}
