@@ -181,6 +181,14 @@ func openPostgres(cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
 	}
 	// Timestamps travel as timestamptz and come back in UTC whatever the server's zone.
 	pcfg.RuntimeParams["timezone"] = "UTC"
+	// pgx prepares every statement once per connection. PostgreSQL would still plan each
+	// execution anew for its parameters: with "col = ANY($1)" the generic plan never looks
+	// cheaper than a custom one, so it never switches, and planning the look-ups of a request
+	// cost about three times their execution. The statements are key look-ups and pages in
+	// index order, whose plan does not depend on the values; a URL may still set the mode.
+	if _, ok := pcfg.RuntimeParams["plan_cache_mode"]; !ok {
+		pcfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
 	sqlDB := stdlib.OpenDB(*pcfg)
 	sqlDB.SetMaxOpenConns(cfg.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(cfg.MaxOpenConns)
