@@ -72,7 +72,14 @@ func (s *Store) transact(ctx context.Context, fn func(tx *gorm.DB) error) error 
 		}
 	}
 	for attempt := 1; ; attempt++ {
-		err := s.db(ctx).Transaction(fn)
+		err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+			if s.genericReads {
+				if err := tx.Exec("SET LOCAL plan_cache_mode = auto").Error; err != nil {
+					return err
+				}
+			}
+			return fn(tx)
+		})
 		code := retryable(err)
 		if code == "" || ctx.Err() != nil {
 			return err

@@ -4,9 +4,12 @@ import (
 	"context"
 	"os"
 	"testing"
+
+	"gorm.io/gorm"
 )
 
-// Sessions use generic plans unless the URL says otherwise (see openPostgres).
+// Sessions use generic plans unless the URL says otherwise, and write transactions the
+// default (see openPostgres).
 func TestPostgresSessionsPlanGenerically(t *testing.T) {
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
@@ -26,13 +29,19 @@ func TestPostgresSessionsPlanGenerically(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got string
+		var got, inWrite string
 		if err := s.gdb.Raw("SHOW plan_cache_mode").Scan(&got).Error; err != nil {
 			t.Fatal(err)
 		}
+		// Write transactions plan as PostgreSQL does by default.
+		if err := s.transact(context.Background(), func(tx *gorm.DB) error {
+			return tx.Raw("SHOW plan_cache_mode").Scan(&inWrite).Error
+		}); err != nil {
+			t.Fatal(err)
+		}
 		s.Close()
-		if got != want {
-			t.Errorf("plan_cache_mode with %s = %q, want %q", url, got, want)
+		if got != want || inWrite != "auto" {
+			t.Errorf("plan_cache_mode with %s = %q, in a write transaction %q; want %q and auto", url, got, inWrite, want)
 		}
 	}
 }

@@ -65,6 +65,9 @@ type Store struct {
 	retries atomic.Uint64 // write transactions run again after a deadlock or serialization failure
 	writer  chan struct{} // SQLite: held by the one write transaction of this process under way
 	schema  Schema
+	// genericReads is set when sessions plan generically by this store's default (see
+	// openPostgres); write transactions then plan as PostgreSQL does by default.
+	genericReads bool
 }
 
 // Open connects to the database of cfg and migrates its schema to the latest version this
@@ -78,13 +81,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		TranslateError:         true,
 	}
 	var (
-		gdb *gorm.DB
-		d   dialect
-		err error
+		gdb          *gorm.DB
+		d            dialect
+		err          error
+		genericReads bool
 	)
 	if isPostgresURL(cfg.URL) {
 		d = dialectPostgres
-		gdb, err = openPostgres(cfg, gcfg)
+		gdb, genericReads, err = openPostgres(cfg, gcfg)
 	} else {
 		d = dialectSQLite
 		gdb, err = openSQLite(cfg, gcfg)
@@ -99,7 +103,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{gdb: gdb, sqlDB: sqlDB, dialect: d, cfg: cfg}
+	s := &Store{gdb: gdb, sqlDB: sqlDB, dialect: d, cfg: cfg, genericReads: genericReads}
 	if d == dialectSQLite {
 		s.writer = make(chan struct{}, 1)
 	}
@@ -171,10 +175,11 @@ func SQLitePath(url string) string {
 	return url
 }
 
-func openPostgres(cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
+// openPostgres connects; genericReads tells whether it set plan_cache_mode.
+func openPostgres(cfg Config, gcfg *gorm.Config) (gdb *gorm.DB, genericReads bool, err error) {
 	pcfg, err := pgx.ParseConfig(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		return nil, false, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	if _, ok := pcfg.RuntimeParams["statement_timeout"]; !ok {
 		pcfg.RuntimeParams["statement_timeout"] = fmt.Sprint(cfg.StatementTimeout.Milliseconds())
@@ -184,22 +189,26 @@ func openPostgres(cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
 	// pgx prepares every statement once per connection. PostgreSQL would still plan each
 	// execution anew for its parameters: with "col = ANY($1)" the generic plan never looks
 	// cheaper than a custom one, so it never switches, and planning the look-ups of a request
-	// cost about three times their execution. The statements are key look-ups and pages in
-	// index order, whose plan does not depend on the values; a URL may still set the mode.
+	// cost about three times their execution. Reads are key look-ups and pages in index
+	// order, whose plan does not depend on the values. Write transactions go back to the
+	// default (transact): a generic plan made while a table was still empty would stay with
+	// its connection until the next ANALYZE, which made a first load three times slower.
+	// A URL may still set the mode for everything.
 	if _, ok := pcfg.RuntimeParams["plan_cache_mode"]; !ok {
 		pcfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+		genericReads = true
 	}
 	sqlDB := stdlib.OpenDB(*pcfg)
 	sqlDB.SetMaxOpenConns(cfg.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(cfg.MaxOpenConns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	sqlDB.SetConnMaxLifetime(time.Hour)
-	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
+	gdb, err = gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
 	if err != nil {
 		_ = sqlDB.Close()
-		return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		return nil, false, fmt.Errorf("open PostgreSQL: %w", err)
 	}
-	return gdb, nil
+	return gdb, genericReads, nil
 }
 
 func openSQLite(cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
