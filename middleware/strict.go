@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -72,9 +73,19 @@ func ambiguousParams(r *http.Request) string {
 
 // ambiguity returns what makes data ambiguous, or "" when it is not (which includes data that
 // is not valid JSON for another reason). With request set, data is a request object whose
+// decoders keeps jsontext decoders, whose buffers are most of what a check allocates.
+var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewReader(nil)) }}
+
+// maxPooledBody is the largest body whose decoder goes back to the pool.
+const maxPooledBody = 64 << 10
+
 // keys must also differ ignoring case.
 func ambiguity(data []byte, what string, request bool) string {
-	dec := jsontext.NewDecoder(bytes.NewReader(data), jsontext.AllowDuplicateNames(false), jsontext.AllowInvalidUTF8(true))
+	dec := decoders.Get().(*jsontext.Decoder)
+	if len(data) <= maxPooledBody {
+		defer decoders.Put(dec) // a decoder keeps a copy of what it read: not of large bodies
+	}
+	dec.Reset(bytes.NewReader(data), jsontext.AllowDuplicateNames(false), jsontext.AllowInvalidUTF8(true))
 	var err error
 	if request && dec.PeekKind() == '{' {
 		err = readRequestObject(dec)

@@ -60,7 +60,7 @@ func ReadBody(max int64, next http.Handler) http.Handler {
 			payloadTooLarge(w, max)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+		body, err := readBody(http.MaxBytesReader(w, r.Body, max), r.ContentLength)
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):
@@ -82,6 +82,19 @@ type memBody struct {
 }
 
 func (*memBody) Close() error { return nil }
+
+// readBody reads a body of the declared length at once, or as it comes when none is declared
+// (net/http never hands over more than the declared length).
+func readBody(body io.Reader, length int64) ([]byte, error) {
+	if length <= 0 {
+		return io.ReadAll(body)
+	}
+	b := make([]byte, length)
+	if _, err := io.ReadFull(body, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
 
 // bodyBytes returns r's whole body, leaving r.Body to be read again from its start.
 func bodyBytes(r *http.Request) ([]byte, error) {
