@@ -201,3 +201,51 @@ func TestCardsWithAccountAndHolderInOneStatement(t *testing.T) {
 		}
 	})
 }
+
+// One customer with its accounts and their cards is one statement, and its answer is the one
+// the separate loads give (accounts(filter: {}) takes them): joint accounts, an account
+// without cards, an unknown id, and a reader of one organization, who sees the joint account
+// and all its cards from its own holder, and not the other organization's customers.
+func TestCustomerWithAccountsAndCardsInOneStatement(t *testing.T) {
+	forEachStoreWith(t, withAuth, func(t *testing.T, e *env) {
+		twoOrgs(t, e)
+		e.mustIngest(t, with(customer("A3", "OA"), "accounts", []any{account("A-A3", []any{"A3"})}))
+		const q = `query($id: String!) { customer(sourceCustomerId: $id) { sourceCustomerId accounts%s { sourceAccountId
+			sourceCustomerIds status cards%s { sourceCustomerId last4 customer { sourceCustomerId } } holders { sourceCustomerId } } } }`
+		for _, role := range []struct{ name, token string }{{"admin", token(t, "admin")}, {"reader", token(t, "reader", "OA")}} {
+			e.token = role.token
+			for _, id := range []string{"A1", "B1", "A2", "A3", "nobody"} {
+				var joined, separate, noCards gqlResponse
+				nJoined := e.countStatements(func() { joined = e.post(t, fmt.Sprintf(q, "", ""), obj{"id": id}) })
+				nSeparate := e.countStatements(func() { separate = e.post(t, fmt.Sprintf(q, "(filter: {})", ""), obj{"id": id}) })
+				nNoCards := e.countStatements(func() { noCards = e.post(t, fmt.Sprintf(q, "", "(filter: {})"), obj{"id": id}) })
+				if len(joined.Errors)+len(separate.Errors)+len(noCards.Errors) > 0 {
+					t.Fatalf("%s %s: errors %+v %+v %+v", role.name, id, joined.Errors, separate.Errors, noCards.Errors)
+				}
+				if string(joined.Data) != string(separate.Data) || string(noCards.Data) != string(separate.Data) {
+					t.Errorf("%s %s: answers differ:\njoined    %s\nseparate  %s\ncards apart %s", role.name, id, joined.Data, separate.Data, noCards.Data)
+				}
+				// Joined: customer, accounts and cards in one; then the cards' holders (none for
+				// A3's account) and the accounts' holders. Apart: one statement more.
+				want := int64(3)
+				switch {
+				case id == "nobody" || role.name == "reader" && id == "B1":
+					want = 1
+				case id == "A3":
+					want = 2
+				}
+				if nJoined != want || (want > 1 && (nSeparate != want+1 || nNoCards != want+1)) {
+					t.Errorf("%s %s: statements %d joined, %d apart, %d with cards apart; want %d, %d, %d",
+						role.name, id, nJoined, nSeparate, nNoCards, want, want+1, want+1)
+				}
+			}
+			if !strings.Contains(string(e.post(t, fmt.Sprintf(q, "", ""), obj{"id": "A3"}).Data), `"sourceAccountId":"A-A3","sourceCustomerIds":["A3"],"status":"OPEN","cards":[]`) {
+				t.Errorf("%s: A3's account should have no cards", role.name)
+			}
+		}
+		e.token = token(t, "reader", "OA")
+		if got := string(e.post(t, fmt.Sprintf(q, "", ""), obj{"id": "B1"}).Data); got != `{"customer":null}` {
+			t.Errorf("a reader of OA sees B1: %s", got)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
@@ -144,4 +145,108 @@ func (s *Store) AccountsWithCardsByHolders(ctx context.Context, scope models.Sco
 		last = r
 	}
 	return out, cards, nil
+}
+
+// CustomerHoldings is what CustomersWithAccounts loads: the visible customers by id, the
+// accounts each holds (ordered by sourceAccountId, a joint account one object), and, when
+// asked for, the cards of each of those accounts by sourceAccountId.
+type CustomerHoldings struct {
+	Customers map[string]*models.Customer
+	Accounts  map[string][]*models.Account
+	Cards     map[string][]*models.Card
+}
+
+// CustomersWithAccounts loads the visible customers among ids together with all the accounts
+// they hold and, withCards, those accounts' cards: what CustomersByIDs and
+// AccountsWithCardsByHolders (without a filter) load, in one statement.
+func (s *Store) CustomersWithAccounts(ctx context.Context, scope models.Scope, ids []string, withCards bool) (*CustomerHoldings, error) {
+	out := &CustomerHoldings{Customers: map[string]*models.Customer{}, Accounts: map[string][]*models.Account{}}
+	if withCards {
+		out.Cards = map[string][]*models.Card{}
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	// The accounts side is one parenthesised join, outer-joined to each customer, so that a
+	// customer without accounts still comes back, once, with NULL account columns.
+	held := "account_holders AS h JOIN accounts ON accounts.source_account_id = h.source_account_id"
+	sel := customerShape.selectList("customers", "") + ", " + accountShape.selectList("accounts", "account_")
+	if withCards {
+		held += " LEFT JOIN cards ON cards.source_account_id = accounts.source_account_id"
+		sel += ", " + cardShape.selectList("cards", "card_")
+	}
+	on := clause.Expr{SQL: "h.source_customer_id = customers.source_customer_id"}
+	if !scope.All() {
+		vis := s.accountInOrgsExpr("accounts.source_account_id", scope.Orgs())
+		on = clause.Expr{SQL: on.SQL + " AND " + vis.SQL, Vars: vis.Vars}
+	}
+	tx := s.db(ctx).Table("customers").Select(sel).
+		Joins("LEFT JOIN ("+held+") ON "+on.SQL, on.Vars...).
+		Where(s.dialect.in("customers.source_customer_id", ids))
+	tx = s.customerVisible(tx, "customers", scope)
+	order := "customers.source_customer_id, accounts.source_account_id"
+	if withCards {
+		order += ", cards.source_customer_id, cards.last4"
+	}
+	rows, err := scanRows(tx.Order(order), func(r *customerHolding, buf []any) []any {
+		buf = customerShape.dests(&r.customer, buf)
+		r.account = newOptional(accountShape)
+		buf = r.account.dests(buf)
+		if withCards {
+			buf = r.card.dests(buf)
+		}
+		return buf
+	})
+	if err != nil {
+		return nil, storeErr(ctx, err)
+	}
+	seen := map[string]*models.Account{}
+	owner := map[string]string{} // the customer whose rows carry an account's cards
+	var lastAccount *models.Account
+	for _, r := range rows {
+		c, ok := out.Customers[r.customer.SourceCustomerID]
+		if !ok {
+			c = &r.customer
+			out.Customers[c.SourceCustomerID] = c
+			out.Accounts[c.SourceCustomerID] = []*models.Account{}
+			lastAccount = nil
+		}
+		row, err := r.account.value()
+		if err != nil {
+			return nil, storeErr(ctx, err)
+		}
+		if row == nil {
+			continue // a customer without visible accounts
+		}
+		a, ok := seen[row.SourceAccountID]
+		if !ok {
+			a = row
+			seen[a.SourceAccountID] = a
+			owner[a.SourceAccountID] = c.SourceCustomerID
+			if withCards {
+				out.Cards[a.SourceAccountID] = []*models.Card{}
+			}
+		}
+		if a != lastAccount { // rows come grouped by customer, then account
+			out.Accounts[c.SourceCustomerID] = append(out.Accounts[c.SourceCustomerID], a)
+			lastAccount = a
+		}
+		if withCards && owner[a.SourceAccountID] == c.SourceCustomerID {
+			card, err := r.card.card()
+			if err != nil {
+				return nil, storeErr(ctx, err)
+			}
+			if card != nil {
+				out.Cards[a.SourceAccountID] = append(out.Cards[a.SourceAccountID], card)
+			}
+		}
+	}
+	return out, nil
+}
+
+// customerHolding is one row of CustomersWithAccounts.
+type customerHolding struct {
+	customer models.Customer
+	account  *optional[models.Account]
+	card     optionalCard
 }

@@ -313,6 +313,48 @@ func accountsOf(ctx context.Context, c *models.Customer, f *models.AccountFilter
 	})
 }
 
+// customerByID loads one customer. When the selection asks for its accounts without
+// arguments (and perhaps their cards without arguments), the same statement loads them, and
+// those fields are answered from it: a customer with its accounts and cards is one round trip.
+func customerByID(ctx context.Context, store *db.Store, id string) (*models.Customer, error) {
+	withAccounts, withCards := false, false
+	if fc := graphql.GetFieldContext(ctx); fc != nil && graphql.HasOperationContext(ctx) {
+		op := graphql.GetOperationContext(ctx)
+		for _, f := range graphql.CollectFields(op, fc.Field.Selections, customerImplementors) {
+			if f.Name == "accounts" && len(f.Arguments) == 0 {
+				withAccounts = true
+				withCards = withCards || asksWithoutArgs(op, f.Selections, accountImplementors)["cards"]
+			}
+		}
+	}
+	l := loadersFor(ctx)
+	if !withAccounts || l == nil {
+		m, err := store.CustomersByIDs(ctx, scopeOf(ctx), []string{id})
+		return m[id], err
+	}
+	h, err := store.CustomersWithAccounts(ctx, scopeOf(ctx), []string{id}, withCards)
+	if err != nil {
+		return nil, err
+	}
+	c := h.Customers[id]
+	if c == nil {
+		return nil, nil
+	}
+	accounts := h.Accounts[id]
+	adopt(ctx, []*models.Customer{c})
+	l.settle(c, fieldKey("accounts"), map[*models.Customer][]*models.Account{c: accounts})
+	adopt(ctx, accounts)
+	if withCards && len(accounts) > 0 {
+		byAccount := make(map[*models.Account][]*models.Card, len(accounts))
+		for _, a := range accounts {
+			byAccount[a] = nonNil(h.Cards[a.SourceAccountID])
+		}
+		l.settle(accounts[0], fieldKey("cards"), byAccount)
+		adopt(ctx, flatten(byAccount))
+	}
+	return c, nil
+}
+
 // selectsWithoutArgs tells whether the current field's selection, on an object of the given
 // types, asks for the field name without arguments.
 func selectsWithoutArgs(ctx context.Context, types []string, name string) bool {

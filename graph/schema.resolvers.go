@@ -119,8 +119,7 @@ func (r *mutationResolver) DeleteCustomer(ctx context.Context, sourceCustomerID 
 }
 
 func (r *queryResolver) Customer(ctx context.Context, sourceCustomerID string) (*models.Customer, error) {
-	m, err := r.Store.CustomersByIDs(ctx, scopeOf(ctx), []string{sourceCustomerID})
-	return m[sourceCustomerID], err
+	return customerByID(ctx, r.Store, sourceCustomerID)
 }
 
 func (r *queryResolver) Customers(ctx context.Context, filter *models.CustomerFilter, orderBy *models.CustomerOrder, first *int, after *string, last *int, before *string) (*models.CustomerConnection, error) {
