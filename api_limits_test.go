@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -171,13 +170,7 @@ func TestRequestTimeout(t *testing.T) {
 // On PostgreSQL, a statement still running when the request's time is up is cancelled on the
 // server, not left behind: here the statement waits for a lock another session holds.
 func TestRequestTimeoutCancelsRunningSQL(t *testing.T) {
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set: under CI=true the PostgreSQL tests must run")
-		}
-		t.Skip("TEST_DATABASE_URL not set")
-	}
+	postgresURL(t)
 	e := newEnv(t, "postgres", nil)
 	e.mustIngest(t, many(2, "O1")...)
 	e = sameDatabase(t, e, func(c *config) { c.requestTimeout = 300 * time.Millisecond })

@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -105,13 +104,7 @@ func (p *tcpProxy) restore(t *testing.T) {
 // nullability of the root fields, with no driver text; /readyz says 503; and once it is back,
 // answers and /readyz recover without a restart.
 func TestDatabaseOutage(t *testing.T) {
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("TEST_DATABASE_URL is not set: under CI=true the PostgreSQL tests must run")
-		}
-		t.Skip("TEST_DATABASE_URL not set")
-	}
+	base := postgresURL(t)
 	target := must(url.Parse(base)).Host
 	proxy := newTCPProxy(t, target)
 	e := newEnv(t, "postgres", func(c *config) {

@@ -123,6 +123,9 @@ func newBenchReader(b *testing.B, kind string) *benchReader {
 	if err != nil || totals.RejectedBatches > 0 {
 		b.Fatalf("load the demo portfolio: %v %+v", err, totals)
 	}
+	if err := e.store.Analyze(ctx); err != nil { // as the ingest command does after a load
+		b.Fatal(err)
+	}
 	verifier, err := newVerifier(e.cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -69,6 +69,20 @@ func forEachStoreWith(t *testing.T, tweak func(*config), fn func(t *testing.T, e
 	})
 }
 
+// postgresURL is TEST_DATABASE_URL, for a test that only PostgreSQL can run; without it the
+// test is skipped, except under CI=true, where it fails.
+func postgresURL(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("TEST_DATABASE_URL is not set: under CI=true the PostgreSQL tests must run")
+		}
+		t.Skip("TEST_DATABASE_URL not set")
+	}
+	return base
+}
+
 // newEnv opens a fresh database: a temporary SQLite file, or a new schema in the PostgreSQL
 // database of TEST_DATABASE_URL, dropped when the test ends.
 func newEnv(t testing.TB, kind string, tweak func(*config)) *env {

@@ -616,6 +616,12 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return 1
 		}
 	}
+	// Fresh statistics after a load, so that the plans every connection keeps are made for
+	// the tables as they now are (see db.Store.Analyze).
+	if err := store.Analyze(ctx); err != nil {
+		fmt.Fprintf(stderr, "analyze the loaded tables: %v\n", err)
+		return 1
+	}
 	return code
 }
 

@@ -12,6 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 func get(t *testing.T, u string) (int, string) {
@@ -267,5 +271,40 @@ func TestTransportErrors(t *testing.T) {
 				t.Errorf("the body is echoed back: %.200s", body)
 			}
 		})
+	}
+}
+
+// After a load the ingest command refreshes PostgreSQL's statistics of the portfolio tables,
+// so that the generic plans connections keep fit the loaded tables (db.Store.Analyze).
+func TestIngestCommandAnalyzesPostgres(t *testing.T) {
+	base := postgresURL(t)
+	u := pgSchemaURL(t, base)
+	file := filepath.Join(t.TempDir(), "customers.ndjson")
+	var nd bytes.Buffer
+	for _, c := range many(3, "O1") {
+		nd.Write(must(json.Marshal(c)))
+		nd.WriteString("\n")
+	}
+	if err := os.WriteFile(file, nd.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), []string{"ingest", "-database-url", u, file}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	conn, err := gorm.Open(postgres.Open(u), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sqlDB, err := conn.DB(); err == nil {
+		defer sqlDB.Close()
+	}
+	var analyzed []string
+	if err := conn.Raw(`SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema()
+		AND last_analyze IS NOT NULL ORDER BY relname`).Scan(&analyzed).Error; err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(analyzed, ","); got != "account_holders,accounts,cards,customers" {
+		t.Errorf("tables analyzed after the load: %q", got)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"gorm.io/gorm"
 
 	"github.com/portfolio-graph/portfolio-graph/models"
@@ -58,14 +60,28 @@ func selectRows[T any](tx *gorm.DB, s shape[T], table string) ([]*T, error) {
 
 // scanRows runs tx and scans each row into a new T through dests, which appends the
 // destinations of a T to a buffer reused from row to row.
+// On PostgreSQL outside a transaction the rows are scanned by pgx itself (pgx.go).
 func scanRows[T any](tx *gorm.DB, dests func(v *T, buf []any) []any) ([]*T, error) {
-	rows, err := tx.Rows()
+	var out []*T
+	var buf []any
+	rows, err := tx.Set(pgxScanKey, pgxScan(func(rows pgx.Rows) error {
+		for rows.Next() {
+			v := new(T)
+			buf = dests(v, buf[:0])
+			if err := rows.Scan(buf...); err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return nil
+	})).Rows()
 	if err != nil {
 		return nil, err
 	}
+	if rows == nil {
+		return out, nil // scanned by pgx
+	}
 	defer rows.Close()
-	var out []*T
-	var buf []any
 	for rows.Next() {
 		v := new(T)
 		buf = dests(v, buf[:0])
@@ -136,6 +152,65 @@ func splitJSONStrings[S ~string](text string) (out []S, ok bool) {
 	}
 }
 
+// nullStringColumn scans a nullable text column into a pointer to a string type.
+type nullStringColumn[S ~string] struct{ p **S }
+
+func (n nullStringColumn[S]) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*n.p = nil
+	case string:
+		s := S(v)
+		*n.p = &s
+	case []byte:
+		s := S(v)
+		*n.p = &s
+	default:
+		return fmt.Errorf("scan %T into a text column", src)
+	}
+	return nil
+}
+
+// ScanText is how pgx hands a text column over without boxing it (pgx.go).
+func (n nullStringColumn[S]) ScanText(v pgtype.Text) error {
+	if !v.Valid {
+		*n.p = nil
+		return nil
+	}
+	s := S(v.String)
+	*n.p = &s
+	return nil
+}
+
+// ScanText is how pgx hands a text column over without boxing it (pgx.go).
+func (j stringsColumn[S]) ScanText(v pgtype.Text) error {
+	if !v.Valid {
+		return nil
+	}
+	return j.Scan(v.String)
+}
+
+// ScanTimestamptz is how pgx hands a timestamp over without boxing it (pgx.go).
+func (t timeColumn) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if !v.Valid {
+		*t.p = time.Time{}
+		return nil
+	}
+	*t.p = v.Time
+	return nil
+}
+
+// ScanTimestamptz is how pgx hands a timestamp over without boxing it (pgx.go).
+func (t nullTimeColumn) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if !v.Valid {
+		*t.p = nil
+		return nil
+	}
+	x := v.Time
+	*t.p = &x
+	return nil
+}
+
 // timeColumn scans a timestamp; SQLite hands back text for a value it does not recognise as
 // one, which GORM would parse, so this does too.
 type timeColumn struct{ p *time.Time }
@@ -192,10 +267,10 @@ var customerShape = shape[models.Customer]{
 		"customer_creation_date", "enrollment_start_date", "enrollment_end_date", "enrollment_opt_in_status",
 		"alert_opt_in_status", "targeting_indicator", "redemption_eligibility", "created_at", "updated_at"},
 	dests: func(c *models.Customer, buf []any) []any {
-		return append(buf, &c.SourceCustomerID, &c.SourceParentCustomerID, &c.OrganizationID, &c.PostalCode, &c.Country,
+		return append(buf, &c.SourceCustomerID, nullStringColumn[string]{&c.SourceParentCustomerID}, &c.OrganizationID, &c.PostalCode, &c.Country,
 			timeColumn{&c.CustomerCreationDate}, timeColumn{&c.EnrollmentStartDate}, nullTimeColumn{&c.EnrollmentEndDate},
-			&c.EnrollmentOptInStatus, stringsColumn[models.AlertOptInStatus]{&c.AlertOptInStatus}, &c.TargetingIndicator,
-			&c.RedemptionEligibility, timeColumn{&c.CreatedAt}, timeColumn{&c.UpdatedAt})
+			(*string)(&c.EnrollmentOptInStatus), stringsColumn[models.AlertOptInStatus]{&c.AlertOptInStatus}, (*string)(&c.TargetingIndicator),
+			nullStringColumn[models.RedemptionEligibility]{&c.RedemptionEligibility}, timeColumn{&c.CreatedAt}, timeColumn{&c.UpdatedAt})
 	},
 }
 
@@ -204,7 +279,7 @@ var accountShape = shape[models.Account]{
 	cols: []string{"source_account_id", "source_customer_ids", "primary_source_customer_id", "status", "type",
 		"source_portfolio_id", "account_open_date", "account_close_date", "created_at", "updated_at"},
 	dests: func(a *models.Account, buf []any) []any {
-		return append(buf, &a.SourceAccountID, stringsColumn[string]{&a.SourceCustomerIDs}, &a.PrimarySourceCustomerID, &a.Status, &a.Type,
+		return append(buf, &a.SourceAccountID, stringsColumn[string]{&a.SourceCustomerIDs}, &a.PrimarySourceCustomerID, (*string)(&a.Status), (*string)(&a.Type),
 			&a.SourcePortfolioID, timeColumn{&a.AccountOpenDate}, nullTimeColumn{&a.AccountCloseDate}, timeColumn{&a.CreatedAt}, timeColumn{&a.UpdatedAt})
 	},
 }
@@ -214,7 +289,7 @@ var cardShape = shape[models.Card]{
 	cols: []string{"source_account_id", "source_customer_id", "last4", "iin", "card_type", "status",
 		"network_identifier", "open_date", "close_date", "created_at", "updated_at"},
 	dests: func(c *models.Card, buf []any) []any {
-		return append(buf, &c.SourceAccountID, &c.SourceCustomerID, &c.Last4, &c.IIN, &c.CardType, &c.Status,
+		return append(buf, &c.SourceAccountID, &c.SourceCustomerID, &c.Last4, &c.IIN, (*string)(&c.CardType), (*string)(&c.Status),
 			&c.NetworkIdentifier, timeColumn{&c.OpenDate}, nullTimeColumn{&c.CloseDate}, timeColumn{&c.CreatedAt}, timeColumn{&c.UpdatedAt})
 	},
 }
@@ -290,14 +365,14 @@ func assign(dest, src any) error {
 
 // optionalCard scans the card columns of an outer join: all NULL when the row has no card.
 type optionalCard struct {
-	accountID, customerID, last4, iin, cardType, status sql.NullString
-	network                                             sql.NullInt64
-	openDate, closeDate, createdAt, updatedAt           any
+	accountID, customerID, last4, iin, cardType, status pgtype.Text // a database/sql Scanner as well
+	network                                             pgtype.Int8
+	openDate, closeDate, createdAt, updatedAt           *time.Time
 }
 
 func (o *optionalCard) dests(buf []any) []any {
 	return append(buf, &o.accountID, &o.customerID, &o.last4, &o.iin, &o.cardType, &o.status, &o.network,
-		&o.openDate, &o.closeDate, &o.createdAt, &o.updatedAt)
+		nullTimeColumn{&o.openDate}, nullTimeColumn{&o.closeDate}, nullTimeColumn{&o.createdAt}, nullTimeColumn{&o.updatedAt})
 }
 
 // card returns the scanned card, or nil when the row had none.
@@ -305,14 +380,11 @@ func (o *optionalCard) card() (*models.Card, error) {
 	if !o.last4.Valid {
 		return nil, nil
 	}
-	c := &models.Card{SourceAccountID: o.accountID.String, SourceCustomerID: o.customerID.String, Last4: o.last4.String,
-		IIN: o.iin.String, CardType: models.CardType(o.cardType.String), Status: models.CardStatus(o.status.String),
-		NetworkIdentifier: int(o.network.Int64)}
-	for _, err := range []error{timeColumn{&c.OpenDate}.Scan(o.openDate), nullTimeColumn{&c.CloseDate}.Scan(o.closeDate),
-		timeColumn{&c.CreatedAt}.Scan(o.createdAt), timeColumn{&c.UpdatedAt}.Scan(o.updatedAt)} {
-		if err != nil {
-			return nil, err
-		}
+	if o.openDate == nil || o.createdAt == nil || o.updatedAt == nil {
+		return nil, fmt.Errorf("card %s of account %s: a NOT NULL timestamp is NULL", o.last4.String, o.accountID.String)
 	}
-	return c, nil
+	return &models.Card{SourceAccountID: o.accountID.String, SourceCustomerID: o.customerID.String, Last4: o.last4.String,
+		IIN: o.iin.String, CardType: models.CardType(o.cardType.String), Status: models.CardStatus(o.status.String),
+		NetworkIdentifier: int(o.network.Int64), OpenDate: *o.openDate, CloseDate: o.closeDate,
+		CreatedAt: *o.createdAt, UpdatedAt: *o.updatedAt}, nil
 }
