@@ -167,22 +167,23 @@ func (s *Store) CustomersWithAccounts(ctx context.Context, scope models.Scope, i
 	if len(ids) == 0 {
 		return out, nil
 	}
-	// The accounts side is one parenthesised join, outer-joined to each customer, so that a
-	// customer without accounts still comes back, once, with NULL account columns.
-	held := "account_holders AS h JOIN accounts ON accounts.source_account_id = h.source_account_id"
+	// Outer joins all the way, so that a customer without (visible) accounts still comes back,
+	// once, with NULL account columns. (A parenthesised inner join of holders and accounts,
+	// outer-joined to customers, says the same, but SQLite plans it as a scan of every holder.)
 	sel := customerShape.selectList("customers", "") + ", " + accountShape.selectList("accounts", "account_")
-	if withCards {
-		held += " LEFT JOIN cards ON cards.source_account_id = accounts.source_account_id"
-		sel += ", " + cardShape.selectList("cards", "card_")
-	}
-	on := clause.Expr{SQL: "h.source_customer_id = customers.source_customer_id"}
+	on := clause.Expr{SQL: "accounts.source_account_id = h.source_account_id"}
 	if !scope.All() {
 		vis := s.accountInOrgsExpr("accounts.source_account_id", scope.Orgs())
 		on = clause.Expr{SQL: on.SQL + " AND " + vis.SQL, Vars: vis.Vars}
 	}
-	tx := s.db(ctx).Table("customers").Select(sel).
-		Joins("LEFT JOIN ("+held+") ON "+on.SQL, on.Vars...).
-		Where(s.dialect.in("customers.source_customer_id", ids))
+	tx := s.db(ctx).Table("customers").
+		Joins("LEFT JOIN account_holders AS h ON h.source_customer_id = customers.source_customer_id").
+		Joins("LEFT JOIN accounts ON "+on.SQL, on.Vars...)
+	if withCards {
+		tx = tx.Joins("LEFT JOIN cards ON cards.source_account_id = accounts.source_account_id")
+		sel += ", " + cardShape.selectList("cards", "card_")
+	}
+	tx = tx.Select(sel).Where(s.dialect.in("customers.source_customer_id", ids))
 	tx = s.customerVisible(tx, "customers", scope)
 	order := "customers.source_customer_id, accounts.source_account_id"
 	if withCards {
