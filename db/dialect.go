@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"gorm.io/gorm/clause"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -54,6 +55,13 @@ func (d dialect) month(col string) string {
 // pgArray is a PostgreSQL array parameter (text[] or integer[]). It is a driver.Valuer so that
 // GORM passes it as one value instead of expanding the slice into a list of placeholders.
 type pgArray[T string | int] []T
+
+// Dimensions, Index and IndexType make the array a pgtype.ArrayGetter, which pgx encodes in
+// binary directly; without them pgx parsed the literal Value writes back into elements, which
+// cost as much CPU as an ingest's writes.
+func (a pgArray[T]) Dimensions() []pgtype.ArrayDimension { return pgtype.FlatArray[T](a).Dimensions() }
+func (a pgArray[T]) Index(i int) any                     { return a[i] }
+func (a pgArray[T]) IndexType() any                      { var v T; return v }
 
 // Value writes the array literal: {"a","b"} with quotes and backslashes escaped, or {1,2}.
 func (a pgArray[T]) Value() (driver.Value, error) {

@@ -186,8 +186,8 @@ func customersByIDs(tx *gorm.DB, d dialect, ids []string) (map[string]*models.Cu
 	if len(ids) == 0 {
 		return out, nil
 	}
-	var rows []*models.Customer
-	if err := tx.Table("customers").Where(d.in("source_customer_id", ids)).Find(&rows).Error; err != nil {
+	rows, err := selectRows(tx.Table("customers").Where(d.in("source_customer_id", ids)), customerShape, "customers")
+	if err != nil {
 		return nil, err
 	}
 	return index(rows, func(c *models.Customer) string { return c.SourceCustomerID }), nil
@@ -214,7 +214,8 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 		}
 		customers = append(customers, c)
 	}
-	if err := upsertRows(w.tx, customers, []string{"source_customer_id"}); err != nil {
+	newCustomer := func(c *models.Customer) bool { return existingCustomers[c.SourceCustomerID] == nil }
+	if err := writeRows(w, customers, newCustomer, upsertCustomersPG, "source_customer_id"); err != nil {
 		return err
 	}
 
@@ -222,8 +223,8 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 	for i, a := range rows.Accounts {
 		accountIDs[i] = a.SourceAccountID
 	}
-	var stored []*models.Account
-	if err := w.tx.Table("accounts").Where(w.d.in("source_account_id", accountIDs)).Find(&stored).Error; err != nil {
+	stored, err := selectRows(w.tx.Table("accounts").Where(w.d.in("source_account_id", accountIDs)), accountShape, "accounts")
+	if err != nil {
 		return err
 	}
 	storedAccounts := index(stored, func(a *models.Account) string { return a.SourceAccountID })
@@ -231,8 +232,8 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 	if err != nil {
 		return err
 	}
-	var storedCards []*models.Card
-	if err := w.tx.Table("cards").Where(w.d.in("source_account_id", accountIDs)).Find(&storedCards).Error; err != nil {
+	storedCards, err := selectRows(w.tx.Table("cards").Where(w.d.in("source_account_id", accountIDs)), cardShape, "cards")
+	if err != nil {
 		return err
 	}
 	stray := strayCards(storedCards, rows.Accounts)
@@ -252,7 +253,8 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 			accounts = append(accounts, a)
 		}
 	}
-	if err := upsertRows(w.tx, accounts, []string{"source_account_id"}); err != nil {
+	newAccount := func(a *models.Account) bool { return storedAccounts[a.SourceAccountID] == nil }
+	if err := writeRows(w, accounts, newAccount, upsertAccountsPG, "source_account_id"); err != nil {
 		return err
 	}
 	deleted, err := replaceHolders(w.tx, w.d, holderChanged)
@@ -268,7 +270,29 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 			cards = append(cards, c)
 		}
 	}
-	return upsertRows(w.tx, cards, []string{"source_account_id", "source_customer_id", "last4"})
+	newCard := func(c *models.Card) bool { return cardsByKey[c.Key()] == nil }
+	return writeRows(w, cards, newCard, upsertCardsPG, "source_account_id", "source_customer_id", "last4")
+}
+
+// writeRows writes rows that are new (isNew) or changed: on PostgreSQL in at most two
+// statements, an insert of the new rows and an upsert of the others (ingest_postgres.go); on
+// SQLite through GORM's multi-row upserts.
+func writeRows[T any](w *writer, rows []*T, isNew func(*T) bool, pg func(tx *gorm.DB, rows []*T, conflict bool) error, key ...string) error {
+	if w.d != dialectPostgres {
+		return upsertRows(w.tx, rows, key)
+	}
+	var fresh, changed []*T
+	for _, r := range rows {
+		if isNew(r) {
+			fresh = append(fresh, r)
+		} else {
+			changed = append(changed, r)
+		}
+	}
+	if err := pg(w.tx, fresh, false); err != nil {
+		return err
+	}
+	return pg(w.tx, changed, true)
 }
 
 // holdersOf reads the holder rows of the given accounts, each account's holders in position
@@ -278,13 +302,20 @@ func holdersOf(tx *gorm.DB, d dialect, accountIDs []string) (map[string][]string
 	if len(accountIDs) == 0 {
 		return out, nil
 	}
-	var rows []models.AccountHolder
-	err := tx.Table("account_holders").Where(d.in("source_account_id", accountIDs)).
-		Order("source_account_id, position").Find(&rows).Error
-	for _, h := range rows {
-		out[h.SourceAccountID] = append(out[h.SourceAccountID], h.SourceCustomerID)
+	rows, err := tx.Table("account_holders").Select("source_account_id, source_customer_id").
+		Where(d.in("source_account_id", accountIDs)).Order("source_account_id, position").Rows()
+	if err != nil {
+		return nil, err
 	}
-	return out, err
+	defer rows.Close()
+	for rows.Next() {
+		var account, customer string
+		if err := rows.Scan(&account, &customer); err != nil {
+			return nil, err
+		}
+		out[account] = append(out[account], customer)
+	}
+	return out, rows.Err()
 }
 
 // strayCards tells which of the accounts hold a stored card whose holder the account's new
@@ -381,7 +412,11 @@ func replaceHolders(tx *gorm.DB, d dialect, accounts []*models.Account) (cardsDe
 	if err := tx.Where(d.in("source_account_id", ids)).Delete(&models.AccountHolder{}).Error; err != nil {
 		return 0, err
 	}
-	if err := tx.CreateInBatches(holders, insertChunk).Error; err != nil {
+	insert := func() error { return tx.CreateInBatches(holders, insertChunk).Error }
+	if d == dialectPostgres {
+		insert = func() error { return insertHoldersPG(tx, holders) }
+	}
+	if err := insert(); err != nil {
 		return 0, err
 	}
 	in := d.in("cards.source_account_id", ids)

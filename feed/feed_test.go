@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -286,5 +287,41 @@ func TestLoadOverlapsOnlyDisjointBatches(t *testing.T) {
 	}
 	if tot.Customers.Created != 8 || tot.Batches != 4 {
 		t.Errorf("totals: %+v", tot)
+	}
+}
+
+// batchKeys reads the ids of a customer as encoding/json reads them, whatever the customer's
+// shape: the plain shape without decoding, anything else through json.Unmarshal.
+func TestBatchKeysMatchUnmarshal(t *testing.T) {
+	reference := func(raw string) map[string]bool {
+		var c struct {
+			SourceCustomerID string `json:"sourceCustomerId"`
+			Accounts         []struct {
+				SourceAccountID string `json:"sourceAccountId"`
+			} `json:"accounts"`
+		}
+		_ = json.Unmarshal([]byte(raw), &c)
+		keys := map[string]bool{"c\x00" + c.SourceCustomerID: true}
+		for _, a := range c.Accounts {
+			keys["a\x00"+a.SourceAccountID] = true
+		}
+		return keys
+	}
+	for _, raw := range []string{
+		`{"sourceCustomerId":"C1","country":"US","accounts":[{"sourceAccountId":"A1","cards":[{"sourceAccountId":"A9"}]},{"status":"OPEN","sourceAccountId":"A2"}]}`,
+		`{"accounts":[{"sourceAccountId":"A1"}],"sourceCustomerId":"C1"}`,
+		`{"sourceCustomerId":"C\u0031","accounts":[{"sourceAccountId":"A\"1"}]}`,
+		`{"sourceCustomerId":"C1","sourceCustomerId":"C2","accounts":[]}`,
+		`{"SourceCustomerId":"C1","accounts":null}`,
+		`{"sourceCustomerId":"C1"}`,
+		`{"country":"US"}`,
+		`{"sourceCustomerId":7,"accounts":[{"sourceAccountId":"A1"}]}`,
+		`{"sourceCustomerId":"C1","accounts":{"sourceAccountId":"A1"}}`,
+		`{"sourceCustomerId":"C1","accounts":[{"sourceAccountId":"A1"},"x"]}`,
+	} {
+		got := batchKeys([]json.RawMessage{json.RawMessage(raw)})
+		if want := reference(raw); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %v, want %v", raw, got, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package feed
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
@@ -229,7 +232,11 @@ func (b *inflight) sharesKeys(others []*inflight) bool {
 // nothing: the batch's ingest reports it).
 func batchKeys(batch []json.RawMessage) map[string]bool {
 	keys := make(map[string]bool, 2*len(batch))
+	dec := jsontext.NewDecoder(bytes.NewReader(nil))
 	for _, raw := range batch {
+		if customerKeys(dec, raw, keys) {
+			continue
+		}
 		var c struct {
 			SourceCustomerID string `json:"sourceCustomerId"`
 			Accounts         []struct {
@@ -243,6 +250,70 @@ func batchKeys(batch []json.RawMessage) map[string]bool {
 		}
 	}
 	return keys
+}
+
+// customerKeys adds the ids of a customer of the plain shape (its id and its accounts' ids
+// given once each, as unescaped strings) to keys, skipping everything else without decoding
+// it, and reports false, adding nothing, for any other customer: json.Unmarshal reads those.
+func customerKeys(dec *jsontext.Decoder, raw []byte, keys map[string]bool) bool {
+	dec.Reset(bytes.NewReader(raw), jsontext.AllowDuplicateNames(false))
+	var found []string
+	str := func() (string, bool) {
+		v, err := dec.ReadValue()
+		if err != nil || len(v) < 2 || v[0] != '"' || bytes.IndexByte(v, '\\') >= 0 {
+			return "", false
+		}
+		return string(v[1 : len(v)-1]), true
+	}
+	// members reads an object, calling member with each key; member reads the value.
+	members := func(member func(key string) bool) bool {
+		if t, err := dec.ReadToken(); err != nil || t.Kind() != '{' {
+			return false
+		}
+		for dec.PeekKind() != '}' {
+			key, ok := str()
+			if !ok || !member(key) {
+				return false
+			}
+		}
+		_, err := dec.ReadToken()
+		return err == nil
+	}
+	skip := func() bool { return dec.SkipValue() == nil }
+	ok := members(func(key string) bool {
+		switch key {
+		case "sourceCustomerId":
+			id, ok := str()
+			found = append(found, "c\x00"+id)
+			return ok
+		case "accounts":
+			if t, err := dec.ReadToken(); err != nil || t.Kind() != '[' {
+				return false
+			}
+			for dec.PeekKind() == '{' {
+				if !members(func(key string) bool {
+					if key != "sourceAccountId" {
+						return skip()
+					}
+					id, ok := str()
+					found = append(found, "a\x00"+id)
+					return ok
+				}) {
+					return false
+				}
+			}
+			_, err := dec.ReadToken()
+			return err == nil
+		}
+		return skip()
+	})
+	if !ok || len(found) == 0 || found[0][0] != 'c' {
+		return false
+	}
+	for _, k := range found {
+		keys[k] = true
+	}
+	return true
 }
 
 var batchIndex = regexp.MustCompile(`\bcustomers\[(\d+)\]`)

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/portfolio-graph/portfolio-graph/feed"
+)
+
+// The ingest command's direct path (ingest_direct.go) gives exactly what the mutation gives:
+// the same counts, the same problems at the same paths with the same messages, and the same
+// stored data, for valid batches, batches with rule problems (which it takes itself) and
+// batches with values the schema's types cannot take (which it hands to the mutation).
+func TestDirectIngestMatchesMutation(t *testing.T) {
+	type batchCase struct {
+		name string
+		// direct tells whether the direct path decodes the batch itself.
+		direct    bool
+		customers func(p string) []string
+	}
+	raw := func(v any) string { return string(must(json.Marshal(v))) }
+	// c is a valid customer p+id whose first account is shared with the holders given.
+	c := func(p, id string, joint ...string) obj {
+		o := customer(p+id, "50001")
+		holders := []any{p + id}
+		for _, h := range joint {
+			holders = append(holders, p+h)
+		}
+		o["accounts"] = []any{account("A-"+p+id, holders, card("A-"+p+id, p+id, "1234", "412345"))}
+		return o
+	}
+	edit := func(p string, f func(o obj) string) []string {
+		return []string{raw(c(p, "1")), f(c(p, "2")), raw(c(p, "3"))}
+	}
+	set := func(kv ...any) func(p string) []string {
+		return func(p string) []string { return edit(p, func(o obj) string { return raw(with(o, kv...)) }) }
+	}
+	replace := func(old, new string) func(p string) []string {
+		return func(p string) []string {
+			return edit(p, func(o obj) string { return strings.Replace(raw(o), old, new, 1) })
+		}
+	}
+	inAccount := func(kv ...any) func(p string) []string {
+		return func(p string) []string {
+			return edit(p, func(o obj) string {
+				a := o["accounts"].([]any)[0].(obj)
+				return raw(with(o, "accounts", []any{with(a, kv...)}))
+			})
+		}
+	}
+	inCard := func(kv ...any) func(p string) []string {
+		return func(p string) []string {
+			return edit(p, func(o obj) string {
+				a := o["accounts"].([]any)[0].(obj)
+				cd := a["cards"].([]any)[0].(obj)
+				return raw(with(o, "accounts", []any{with(a, "cards", []any{with(cd, kv...)})}))
+			})
+		}
+	}
+	cases := []batchCase{
+		{"valid", true, func(p string) []string {
+			return []string{raw(c(p, "1", "2")), raw(c(p, "2")), raw(with(c(p, "3"), "sourceParentCustomerId", p+"1",
+				"enrollmentEndDate", "2024-02-03T04:05:06.123456789+02:00", "redemptionEligibility", "NONE"))}
+		}},
+		{"rules", true, func(p string) []string {
+			return []string{
+				raw(with(c(p, "1"), "country", "XX", "postalCode", "!!", "alertOptInStatus", []any{})),
+				raw(with(c(p, "2"), "organizationId", nil, "sourceParentCustomerId", p+"2")),
+				raw(c(p, "1")),
+				raw(with(c(p, "4"), "accounts", []any{})),
+			}
+		}},
+		{"card rules", true, inCard("last4", "12a4", "networkIdentifier", "7")},
+		{"numeric string", true, inCard("networkIdentifier", "3", "iin", "312345")},
+		{"conflicting joint account", true, func(p string) []string {
+			a := c(p, "1", "2")
+			b := with(c(p, "2"), "accounts", []any{with(a["accounts"].([]any)[0].(obj), "status", "FRAUD")})
+			return []string{raw(a), raw(b)}
+		}},
+		{"control character", true, set("postalCode", "1\u00012")},
+		{"NUL", true, set("organizationId", "50\u0000001")},
+		{"invalid UTF-8", true, replace(`"postalCode":"78753"`, "\"postalCode\":\"78\xff753\"")},
+		{"unpaired surrogate", true, replace(`"organizationId":"50001"`, `"organizationId":"50001\ud800"`)},
+		{"escaped value", true, replace(`"postalCode":"78753"`, `"postalCode":"78\u0037"`)},
+		{"empty holders", true, inAccount("sourceCustomerIds", []any{})},
+		{"null lists", true, set("alertOptInStatus", nil, "accounts", nil)},
+		{"unknown enum value", false, set("enrollmentOptInStatus", "SOMETIMES")},
+		{"lower-case enum value", false, set("targetingIndicator", "target")},
+		{"date without offset", false, set("enrollmentStartDate", "2023-01-01T08:00:00")},
+		{"number for a string", false, set("postalCode", 78753)},
+		{"string for a list", false, set("alertOptInStatus", "ALL")},
+		{"null in a list", false, inAccount("sourceCustomerIds", []any{nil})},
+		{"unknown field", false, set("nickname", "x")},
+		{"typename", false, set("__typename", "CustomerInput")},
+		{"escaped key", false, replace(`"country"`, `"\u0063ountry"`)},
+		{"duplicate key", false, replace(`"country":"US"`, `"country":"US","country":"FR"`)},
+		{"fractional network", false, inCard("networkIdentifier", 4.5)},
+		{"network word", false, inCard("networkIdentifier", "four")},
+		{"object for a string", false, set("country", obj{"code": "US"})},
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	forEachStore(t, func(t *testing.T, direct *env) {
+		viaGraphQL := newEnv(t, direct.kind, nil)
+		loaders := []feed.IngestFunc{graphIngester(viaGraphQL.store, viaGraphQL.cfg, quiet), ingester(direct.store, direct.cfg, quiet)}
+		for i, bc := range cases {
+			p := fmt.Sprintf("T%02d-", i)
+			lines := bc.customers(p)
+			msgs := make([]json.RawMessage, len(lines))
+			for j, l := range lines {
+				msgs[j] = json.RawMessage(l)
+			}
+			if _, ok := decodeBatch(msgs); ok != bc.direct {
+				t.Fatalf("%s: the direct path decodes the batch: %v, want %v", bc.name, ok, bc.direct)
+			}
+			// A load, a replay, a load skipping invalid customers and its replay.
+			for _, opt := range []feed.Options{{}, {}, {SkipInvalid: true}, {SkipInvalid: true}} {
+				var totals [2]*feed.Totals
+				for k, ingest := range loaders {
+					var err error
+					totals[k], err = feed.Load(context.Background(), strings.NewReader(strings.Join(lines, "\n")), ingest, opt)
+					if err != nil {
+						t.Fatalf("%s: load: %v", bc.name, err)
+					}
+				}
+				if !reflect.DeepEqual(totals[0], totals[1]) {
+					t.Errorf("%s %+v:\n mutation %+v\n direct   %+v", bc.name, opt, totals[0], totals[1])
+				}
+			}
+		}
+		if a, b := storedState(t, viaGraphQL), storedState(t, direct); a != b {
+			t.Errorf("stored data differ:\n mutation %s\n direct   %s", a, b)
+		}
+	})
+}
+
+// storedState is every stored customer, account and card, without timestamps, as JSON.
+func storedState(t *testing.T, e *env) string {
+	t.Helper()
+	const q = `{
+  customers(first: 500) { nodes { sourceCustomerId sourceParentCustomerId organizationId postalCode country
+    customerCreationDate enrollmentStartDate enrollmentEndDate enrollmentOptInStatus alertOptInStatus
+    targetingIndicator redemptionEligibility } }
+  accounts(first: 500) { nodes { sourceAccountId sourceCustomerIds primarySourceCustomerId status type
+    sourcePortfolioId accountOpenDate accountCloseDate holders { sourceCustomerId } } }
+  cards(first: 500) { nodes { sourceAccountId sourceCustomerId last4 iin cardType status networkIdentifier
+    openDate closeDate } } }`
+	var out json.RawMessage
+	e.query(t, q, nil, &out)
+	return string(out)
+}
