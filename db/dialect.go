@@ -28,14 +28,20 @@ const (
 )
 
 // in is "col is one of vals" with one bound parameter whatever the list's length, so the
-// statement text is the same for 1 or 500 keys and the driver's statement cache keeps hitting:
-// = ANY($1) on PostgreSQL, IN (SELECT value FROM json_each(?)) on SQLite.
+// statement text is the same for 2 or 500 keys and the driver's statement cache keeps hitting:
+// = ANY($1) on PostgreSQL, IN (SELECT value FROM json_each(?)) on SQLite. One value is
+// "col = $1": with sessions planning generically (openPostgres), a plan for ANY($1) cannot
+// assume one value, so a page of one organization's customers in id order walked the primary
+// key filtering every organization's rows instead of reading the (organization, id) index.
 func (d dialect) in(col string, vals []string) clause.Expr { return anyOf(d, col, vals) }
 
 // inInts is in for integer values.
 func (d dialect) inInts(col string, vals []int) clause.Expr { return anyOf(d, col, vals) }
 
 func anyOf[T string | int](d dialect, col string, vals []T) clause.Expr {
+	if len(vals) == 1 {
+		return clause.Expr{SQL: col + " = ?", Vars: []any{vals[0]}}
+	}
 	if d == dialectPostgres {
 		return clause.Expr{SQL: col + " = ANY(?)", Vars: []any{pgArray[T](vals)}}
 	}
