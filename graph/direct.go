@@ -30,7 +30,9 @@ import (
 //     request's loaders, so the second run sends no statement the first one already sent.
 //
 // TestDirectExecutorMatchesGenerated runs queries over every field through both executors
-// and compares the bytes.
+// and compares the bytes. The handler has no field middleware (AroundFields,
+// AroundRootFields): one added later would not see the fields answered here, and would have to
+// turn this executor off for the operations it watches.
 
 // directSchema wraps the generated schema and answers what it can directly.
 type directSchema struct {
