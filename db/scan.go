@@ -99,22 +99,11 @@ func scanRows[T any](tx *gorm.DB, dests func(v *T, buf []any) []any) ([]*T, erro
 type stringsColumn[S ~string] struct{ p *[]S }
 
 func (j stringsColumn[S]) Scan(src any) error {
-	var text string
-	switch v := src.(type) {
-	case string:
-		text = v
-	case []byte:
-		text = string(v)
-	case nil:
-		return nil
-	default:
-		return fmt.Errorf("scan %T into a JSON column", src)
+	var t pgtype.Text
+	if err := t.Scan(src); err != nil {
+		return fmt.Errorf("JSON column: %w", err)
 	}
-	if out, ok := splitJSONStrings[S](text); ok {
-		*j.p = out
-		return nil
-	}
-	return json.Unmarshal([]byte(text), j.p)
+	return j.ScanText(t)
 }
 
 // splitJSONStrings splits `["a","b"]` without escapes or spaces; ok is false for anything else.
@@ -156,19 +145,11 @@ func splitJSONStrings[S ~string](text string) (out []S, ok bool) {
 type nullStringColumn[S ~string] struct{ p **S }
 
 func (n nullStringColumn[S]) Scan(src any) error {
-	switch v := src.(type) {
-	case nil:
-		*n.p = nil
-	case string:
-		s := S(v)
-		*n.p = &s
-	case []byte:
-		s := S(v)
-		*n.p = &s
-	default:
-		return fmt.Errorf("scan %T into a text column", src)
+	var t pgtype.Text
+	if err := t.Scan(src); err != nil {
+		return fmt.Errorf("text column: %w", err)
 	}
-	return nil
+	return n.ScanText(t)
 }
 
 // ScanText is how pgx hands a text column over without boxing it (pgx.go).
@@ -187,7 +168,11 @@ func (j stringsColumn[S]) ScanText(v pgtype.Text) error {
 	if !v.Valid {
 		return nil
 	}
-	return j.Scan(v.String)
+	if out, ok := splitJSONStrings[S](v.String); ok {
+		*j.p = out
+		return nil
+	}
+	return json.Unmarshal([]byte(v.String), j.p)
 }
 
 // ScanTimestamptz is how pgx hands a timestamp over without boxing it (pgx.go).
@@ -224,22 +209,17 @@ func (t timeColumn) Scan(src any) error {
 		*t.p = time.Time{}
 		return nil
 	}
-	var text string
-	switch v := src.(type) {
-	case string:
-		text = v
-	case []byte:
-		text = string(v)
-	default:
-		return fmt.Errorf("scan %T into a timestamp", src)
+	var text pgtype.Text
+	if err := text.Scan(src); err != nil {
+		return fmt.Errorf("timestamp: %w", err)
 	}
 	for _, layout := range timeLayouts {
-		if v, err := time.Parse(layout, text); err == nil {
+		if v, err := time.Parse(layout, text.String); err == nil {
 			*t.p = v
 			return nil
 		}
 	}
-	return fmt.Errorf("scan %q into a timestamp", text)
+	return fmt.Errorf("scan %q into a timestamp", text.String)
 }
 
 // timeLayouts are the text forms of a timestamp SQLite may hold.

@@ -194,20 +194,6 @@ func (x *directRun) plannable(fields []graphql.CollectedField, typ string) bool 
 // fail abandons the direct answer.
 func (x *directRun) fail() { x.failed = true }
 
-// fieldCtx is the context a resolver of field f on typ runs in, with its coerced arguments.
-func (x *directRun) fieldCtx(typ string, f graphql.CollectedField, args argsFunc) (context.Context, map[string]any, bool) {
-	fc := &graphql.FieldContext{Object: typ, Field: f, IsMethod: true, IsResolver: true}
-	if args != nil {
-		a, err := args(x.ctx, f.ArgumentMap(x.op.Variables))
-		if err != nil {
-			x.fail()
-			return nil, nil, false
-		}
-		fc.Args = a
-	}
-	return graphql.WithFieldContext(x.ctx, fc), fc.Args, true
-}
-
 // Writers of JSON values, byte for byte as gqlgen's marshallers write them.
 
 func (x *directRun) key(i int, f graphql.CollectedField) {
@@ -307,9 +293,10 @@ func nestedList[T any](x *directRun, typ string, f graphql.CollectedField, args 
 	directList(x, f.Selections, types, list, write)
 }
 
-// nestedOne writes a resolver field of typ whose value is one object, null unless nonNull.
-func nestedOne[T any](x *directRun, typ string, f graphql.CollectedField, args argsFunc, types []string, nonNull bool,
-	load func(ctx context.Context, args map[string]any) (*T, error), write func([]graphql.CollectedField, *T)) {
+// resolve runs the resolver of field f on typ and writes its value with write: null when
+// there is none, unless the field is non-null; an error abandons the direct answer.
+func resolve[T any](x *directRun, typ string, f graphql.CollectedField, args argsFunc, nonNull bool,
+	load func(ctx context.Context, args map[string]any) (*T, error), write func(*T)) {
 	ctx, a, ok := x.resolverCtx(typ, f, args)
 	if !ok {
 		return
@@ -321,8 +308,14 @@ func nestedOne[T any](x *directRun, typ string, f graphql.CollectedField, args a
 	case v == nil:
 		x.null()
 	default:
-		write(x.collect(f.Selections, types), v)
+		write(v)
 	}
+}
+
+// nestedOne writes a resolver field of typ whose value is one object, null unless nonNull.
+func nestedOne[T any](x *directRun, typ string, f graphql.CollectedField, args argsFunc, types []string, nonNull bool,
+	load func(ctx context.Context, args map[string]any) (*T, error), write func([]graphql.CollectedField, *T)) {
+	resolve(x, typ, f, args, nonNull, load, func(v *T) { write(x.collect(f.Selections, types), v) })
 }
 
 // directStrings writes a non-null list of strings or enum values with quote.
@@ -381,117 +374,68 @@ func (x *directRun) query(fields []graphql.CollectedField) {
 		case "__typename":
 			x.str("Query")
 		case "customer":
-			ctx, args, ok := x.fieldCtx("Query", f, x.ec.field_Query_customer_args)
-			if !ok {
-				return
-			}
-			c, err := q.Customer(ctx, args["sourceCustomerId"].(string))
-			x.optCustomer(f, c, err)
+			nestedOne(x, "Query", f, x.ec.field_Query_customer_args, customerImplementors, false, func(ctx context.Context, args map[string]any) (*models.Customer, error) {
+				return q.Customer(ctx, args["sourceCustomerId"].(string))
+			}, x.customer)
 		case "customers":
-			ctx, args, ok := x.fieldCtx("Query", f, x.ec.field_Query_customers_args)
-			if !ok {
-				return
-			}
-			conn, err := q.Customers(ctx, args["filter"].(*models.CustomerFilter), args["orderBy"].(*models.CustomerOrder),
-				args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string))
-			if err != nil || conn == nil {
-				x.fail()
-				return
-			}
-			x.customerConnection(f, conn)
+			resolve(x, "Query", f, x.ec.field_Query_customers_args, true, func(ctx context.Context, args map[string]any) (*models.CustomerConnection, error) {
+				return q.Customers(ctx, args["filter"].(*models.CustomerFilter), args["orderBy"].(*models.CustomerOrder),
+					args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string))
+			}, func(c *models.CustomerConnection) { x.customerConnection(f, c) })
 		case "account":
-			ctx, args, ok := x.fieldCtx("Query", f, x.ec.field_Query_account_args)
-			if !ok {
-				return
-			}
-			a, err := q.Account(ctx, args["sourceAccountId"].(string))
-			x.optAccount(f, a, err)
+			nestedOne(x, "Query", f, x.ec.field_Query_account_args, accountImplementors, false, func(ctx context.Context, args map[string]any) (*models.Account, error) {
+				return q.Account(ctx, args["sourceAccountId"].(string))
+			}, x.account)
 		case "accounts":
-			ctx, args, ok := x.fieldCtx("Query", f, x.ec.field_Query_accounts_args)
-			if !ok {
-				return
-			}
-			conn, err := q.Accounts(ctx, args["filter"].(*models.AccountFilter),
-				args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string))
-			if err != nil || conn == nil {
-				x.fail()
-				return
-			}
-			x.accountConnection(f, conn)
+			resolve(x, "Query", f, x.ec.field_Query_accounts_args, true, func(ctx context.Context, args map[string]any) (*models.AccountConnection, error) {
+				return q.Accounts(ctx, args["filter"].(*models.AccountFilter),
+					args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string))
+			}, func(c *models.AccountConnection) { x.accountConnection(f, c) })
 		case "card":
-			ctx, args, ok := x.fieldCtx("Query", f, x.ec.field_Query_card_args)
-			if !ok {
-				return
-			}
-			c, err := q.Card(ctx, args["sourceAccountId"].(string), args["sourceCustomerId"].(string), args["last4"].(string))
-			if err != nil {
-				x.fail()
-				return
-			}
-			if c == nil {
-				x.null()
-				return
-			}
-			x.card(x.collect(f.Selections, cardImplementors), c)
+			nestedOne(x, "Query", f, x.ec.field_Query_card_args, cardImplementors, false, func(ctx context.Context, args map[string]any) (*models.Card, error) {
+				return q.Card(ctx, args["sourceAccountId"].(string), args["sourceCustomerId"].(string), args["last4"].(string))
+			}, x.card)
 		case "cards":
-			ctx, args, ok := x.fieldCtx("Query", f, x.ec.field_Query_cards_args)
-			if !ok {
-				return
-			}
-			conn, err := q.Cards(ctx, args["filter"].(*models.CardFilter),
-				args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string))
-			if err != nil || conn == nil {
-				x.fail()
-				return
-			}
-			x.cardConnection(f, conn)
+			resolve(x, "Query", f, x.ec.field_Query_cards_args, true, func(ctx context.Context, args map[string]any) (*models.CardConnection, error) {
+				return q.Cards(ctx, args["filter"].(*models.CardFilter),
+					args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string))
+			}, func(c *models.CardConnection) { x.cardConnection(f, c) })
 		default:
 			x.fail()
 		}
 	})
 }
 
-func (x *directRun) optCustomer(f graphql.CollectedField, c *models.Customer, err error) {
-	switch {
-	case err != nil:
-		x.fail()
-	case c == nil:
-		x.null()
-	default:
-		x.customer(x.collect(f.Selections, customerImplementors), c)
-	}
-}
-
-func (x *directRun) optAccount(f graphql.CollectedField, a *models.Account, err error) {
-	switch {
-	case err != nil:
-		x.fail()
-	case a == nil:
-		x.null()
-	default:
-		x.account(x.collect(f.Selections, accountImplementors), a)
-	}
-}
-
-// resolved runs a resolver field once per parent object; its context is built once for all
-// the parents that share the selection.
+// resolved is a resolver field's context and coerced arguments, kept per field node.
 type resolved struct {
 	ctx  context.Context
 	args map[string]any
 	ok   bool
 }
 
-// resolverCtx is fieldCtx kept per field node: siblings share their resolver's context.
+// resolverCtx is the context a resolver of field f on typ runs in, with its coerced
+// arguments. It is made once per field node: siblings share it (only errors would need each
+// parent's path, and an error leaves the answer to gqlgen).
 func (x *directRun) resolverCtx(typ string, f graphql.CollectedField, args argsFunc) (context.Context, map[string]any, bool) {
 	if r, ok := x.resolvers[f.Field]; ok {
 		return r.ctx, r.args, r.ok
 	}
-	ctx, a, ok := x.fieldCtx(typ, f, args)
+	r := resolved{ok: true}
+	fc := &graphql.FieldContext{Object: typ, Field: f, IsMethod: true, IsResolver: true}
+	if args != nil {
+		a, err := args(x.ctx, f.ArgumentMap(x.op.Variables))
+		if err != nil {
+			x.fail()
+			r.ok = false
+		}
+		fc.Args = a
+	}
+	r.ctx, r.args = graphql.WithFieldContext(x.ctx, fc), fc.Args
 	if x.resolvers == nil {
 		x.resolvers = map[*ast.Field]resolved{}
 	}
-	x.resolvers[f.Field] = resolved{ctx, a, ok}
-	return ctx, a, ok
+	x.resolvers[f.Field] = r
+	return r.ctx, r.args, r.ok
 }
 
 func (x *directRun) customer(fields []graphql.CollectedField, c *models.Customer) {
@@ -538,16 +482,9 @@ func (x *directRun) customer(fields []graphql.CollectedField, c *models.Customer
 				return parentOf(ctx, c)
 			}, x.customer)
 		case "children":
-			ctx, args, ok := x.resolverCtx("Customer", f, x.ec.field_Customer_children_args)
-			if !ok {
-				return
-			}
-			conn, err := x.ec.Resolvers.Customer().Children(ctx, c, args["first"].(*int), args["after"].(*string))
-			if err != nil || conn == nil {
-				x.fail()
-				return
-			}
-			x.customerConnection(f, conn)
+			resolve(x, "Customer", f, x.ec.field_Customer_children_args, true, func(ctx context.Context, args map[string]any) (*models.CustomerConnection, error) {
+				return x.ec.Resolvers.Customer().Children(ctx, c, args["first"].(*int), args["after"].(*string))
+			}, func(conn *models.CustomerConnection) { x.customerConnection(f, conn) })
 		case "accounts":
 			nestedList(x, "Customer", f, x.ec.field_Customer_accounts_args, accountImplementors, func(ctx context.Context, args map[string]any) ([]*models.Account, error) {
 				return accountsOf(ctx, c, args["filter"].(*models.AccountFilter))
@@ -724,7 +661,7 @@ func directConnection[E, T any](x *directRun, typ string, f graphql.CollectedFie
 				}
 			})
 		case "totalCount":
-			ctx, _, ok := x.fieldCtx(typ, f, nil)
+			ctx, _, ok := x.resolverCtx(typ, f, nil)
 			if !ok {
 				return
 			}
