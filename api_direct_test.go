@@ -152,3 +152,28 @@ func executorsLogged(logs string) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// An answer larger than the pooled buffers (1 MiB) is answered whole, and so is the request
+// after it: a grown buffer is left to the garbage collector, never handed back empty.
+func TestDirectExecutorLargeAnswers(t *testing.T) {
+	forEachStoreWith(t, func(c *config) { c.maxComplexity = 1 << 20 }, func(t *testing.T, e *env) {
+		batch := many(500, "O1")
+		e.mustIngest(t, batch...)
+		page := `customers(first: 500) { nodes { ` + benchCustomerFields + ` accounts { ` + benchAccountFields +
+			` cards { ` + benchCardFields + ` } } } }`
+		big := `{ a: ` + page + ` b: ` + page + ` c: ` + page + ` }`
+		generated := e.sibling(t, func(c *config) { c.directReads = false })
+		body := func(q string) string { return `{"query":` + jsonString(q) + `}` }
+		for i, q := range []string{big, big, `{ customers(first: 1) { nodes { sourceCustomerId } } }`} {
+			wantStatus, want := postRaw(t, generated, "", body(q))
+			gotStatus, got := postRaw(t, e.url, "", body(q))
+			if i == 0 && len(want) <= 1<<20 {
+				t.Fatalf("the answer is %d bytes, want more than 1 MiB", len(want))
+			}
+			if gotStatus != wantStatus || !bytes.Equal(got, want) {
+				t.Fatalf("request %d: direct answer (%d, %d bytes) differs from the generated one (%d, %d bytes): %.200s",
+					i, gotStatus, len(got), wantStatus, len(want), got)
+			}
+		}
+	})
+}

@@ -63,8 +63,11 @@ func (s directSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	return s.executableSchema.Exec(ctx)
 }
 
-// directBuffers keeps response buffers between requests, sized by the answers they held.
+// directBuffers keeps response buffers between requests, sized by the answers they held;
+// one that grew past maxPooledBuffer is left to the garbage collector.
 var directBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledBuffer = 1 << 20
 
 // direct writes the data of the operation, or reports false to leave it to gqlgen.
 // tried tells whether it began: whether it ran any resolver.
@@ -79,20 +82,18 @@ func (s directSchema) direct(ctx context.Context, op *graphql.OperationContext) 
 	x.buf = (*bp)[:0]
 	defer func() {
 		if r := recover(); r != nil {
-			// Leave the panic to gqlgen, which recovers it, logs it and reports it.
-			ok = false
+			ok = false // gqlgen runs it again, and recovers, logs and reports the panic
 		}
-		if !ok || cap(x.buf) > 1<<20 {
+		if cap(x.buf) <= maxPooledBuffer {
 			*bp = x.buf[:0]
 			directBuffers.Put(bp)
-			return
 		}
-		data = append(make([]byte, 0, len(x.buf)), x.buf...)
-		*bp = x.buf[:0]
-		directBuffers.Put(bp)
 	}()
 	x.query(fields)
-	return nil, true, !x.failed
+	if x.failed {
+		return nil, true, false
+	}
+	return append(make([]byte, 0, len(x.buf)), x.buf...), true, true
 }
 
 // directRun is one operation's direct answer.
@@ -104,6 +105,34 @@ type directRun struct {
 	failed bool
 	// resolvers holds the context of each resolver field, by field node.
 	resolvers map[*ast.Field]resolved
+	// children holds each selection's collected fields (childFields).
+	children map[selectionKey][]graphql.CollectedField
+}
+
+// selectionKey names a field's selection as collected: where its first element is and how
+// many there are. The selection of a field merged from several nodes is a slice of its own,
+// so two parents whose selections differ never share a key, and the objects of one list,
+// which share their parent's collected fields, always do.
+type selectionKey struct {
+	first *ast.Selection
+	n     int
+}
+
+// childFields is collect of f's selection on types, once per request and selection.
+func (x *directRun) childFields(f graphql.CollectedField, types []string) []graphql.CollectedField {
+	if len(f.Selections) == 0 {
+		return x.collect(f.Selections, types)
+	}
+	k := selectionKey{&f.Selections[0], len(f.Selections)}
+	if fields, ok := x.children[k]; ok {
+		return fields
+	}
+	fields := x.collect(f.Selections, types)
+	if x.children == nil {
+		x.children = map[selectionKey][]graphql.CollectedField{}
+	}
+	x.children[k] = fields
+	return fields
 }
 
 // collect is CollectFields, or nil when a field of the selection is deferred.
@@ -183,7 +212,7 @@ func (x *directRun) plannable(fields []graphql.CollectedField, typ string) bool 
 		if child == "" {
 			continue
 		}
-		sub := x.collect(f.Selections, directImplementors[child])
+		sub := x.childFields(f, directImplementors[child])
 		if sub == nil || !x.plannable(sub, child) {
 			return false
 		}
@@ -240,7 +269,7 @@ func (x *directRun) optTime(t *time.Time) {
 	x.time(*t)
 }
 
-const hexDigits = "0123456789abcdef"
+const hexDigits = "0123456789ABCDEF" // gqlgen's encodeHex
 
 // appendGraphQLString appends s quoted as gqlgen's writeQuotedString writes it: control
 // characters, backslash and double quote escaped, everything else as it is. gqlgen loops over
@@ -286,11 +315,11 @@ func nestedList[T any](x *directRun, typ string, f graphql.CollectedField, args 
 		return
 	}
 	list, err := load(ctx, a)
-	if err != nil || list == nil {
+	if err != nil {
 		x.fail()
 		return
 	}
-	directList(x, f.Selections, types, list, write)
+	directList(x, f, types, list, write)
 }
 
 // resolve runs the resolver of field f on typ and writes its value with write: null when
@@ -315,15 +344,12 @@ func resolve[T any](x *directRun, typ string, f graphql.CollectedField, args arg
 // nestedOne writes a resolver field of typ whose value is one object, null unless nonNull.
 func nestedOne[T any](x *directRun, typ string, f graphql.CollectedField, args argsFunc, types []string, nonNull bool,
 	load func(ctx context.Context, args map[string]any) (*T, error), write func([]graphql.CollectedField, *T)) {
-	resolve(x, typ, f, args, nonNull, load, func(v *T) { write(x.collect(f.Selections, types), v) })
+	resolve(x, typ, f, args, nonNull, load, func(v *T) { write(x.childFields(f, types), v) })
 }
 
-// directStrings writes a non-null list of strings or enum values with quote.
+// directStrings writes a list of strings or enum values with quote; nil is [], as gqlgen
+// writes it.
 func directStrings[S ~string](x *directRun, list []S, quote func(string)) {
-	if list == nil {
-		x.fail()
-		return
-	}
 	x.buf = append(x.buf, '[')
 	for i, s := range list {
 		if i > 0 {
@@ -348,8 +374,8 @@ func (x *directRun) object(fields []graphql.CollectedField, write func(f graphql
 }
 
 // list writes [...] with one object per element, collecting the selection once for all.
-func directList[T any](x *directRun, sel ast.SelectionSet, types []string, items []*T, write func([]graphql.CollectedField, *T)) {
-	fields := x.collect(sel, types)
+func directList[T any](x *directRun, f graphql.CollectedField, types []string, items []*T, write func([]graphql.CollectedField, *T)) {
+	fields := x.childFields(f, types)
 	x.buf = append(x.buf, '[')
 	for i, it := range items {
 		if x.failed {
@@ -479,7 +505,7 @@ func (x *directRun) customer(fields []graphql.CollectedField, c *models.Customer
 			x.time(c.UpdatedAt)
 		case "parent":
 			nestedOne(x, "Customer", f, nil, customerImplementors, false, func(ctx context.Context, _ map[string]any) (*models.Customer, error) {
-				return parentOf(ctx, c)
+				return x.ec.Resolvers.Customer().Parent(ctx, c)
 			}, x.customer)
 		case "children":
 			resolve(x, "Customer", f, x.ec.field_Customer_children_args, true, func(ctx context.Context, args map[string]any) (*models.CustomerConnection, error) {
@@ -487,11 +513,11 @@ func (x *directRun) customer(fields []graphql.CollectedField, c *models.Customer
 			}, func(conn *models.CustomerConnection) { x.customerConnection(f, conn) })
 		case "accounts":
 			nestedList(x, "Customer", f, x.ec.field_Customer_accounts_args, accountImplementors, func(ctx context.Context, args map[string]any) ([]*models.Account, error) {
-				return accountsOf(ctx, c, args["filter"].(*models.AccountFilter))
+				return x.ec.Resolvers.Customer().Accounts(ctx, c, args["filter"].(*models.AccountFilter))
 			}, x.account)
 		case "cards":
 			nestedList(x, "Customer", f, x.ec.field_Customer_cards_args, cardImplementors, func(ctx context.Context, args map[string]any) ([]*models.Card, error) {
-				return cardsOfCustomer(ctx, c, args["filter"].(*models.CardFilter))
+				return x.ec.Resolvers.Customer().Cards(ctx, c, args["filter"].(*models.CardFilter))
 			}, x.card)
 		default:
 			x.fail()
@@ -528,15 +554,15 @@ func (x *directRun) account(fields []graphql.CollectedField, a *models.Account) 
 			x.time(a.UpdatedAt)
 		case "holders":
 			nestedList(x, "Account", f, nil, customerImplementors, func(ctx context.Context, _ map[string]any) ([]*models.Customer, error) {
-				return holdersOf(ctx, a)
+				return x.ec.Resolvers.Account().Holders(ctx, a)
 			}, x.customer)
 		case "primaryCustomer":
 			nestedOne(x, "Account", f, nil, customerImplementors, false, func(ctx context.Context, _ map[string]any) (*models.Customer, error) {
-				return primaryOf(ctx, a)
+				return x.ec.Resolvers.Account().PrimaryCustomer(ctx, a)
 			}, x.customer)
 		case "cards":
 			nestedList(x, "Account", f, x.ec.field_Account_cards_args, cardImplementors, func(ctx context.Context, args map[string]any) ([]*models.Card, error) {
-				return cardsOfAccount(ctx, a, args["filter"].(*models.CardFilter))
+				return x.ec.Resolvers.Account().Cards(ctx, a, args["filter"].(*models.CardFilter))
 			}, x.card)
 		default:
 			x.fail()
@@ -577,11 +603,11 @@ func (x *directRun) card(fields []graphql.CollectedField, c *models.Card) {
 			x.time(c.UpdatedAt)
 		case "account":
 			nestedOne(x, "Card", f, nil, accountImplementors, true, func(ctx context.Context, _ map[string]any) (*models.Account, error) {
-				return accountOfCard(ctx, c)
+				return x.ec.Resolvers.Card().Account(ctx, c)
 			}, x.account)
 		case "customer":
 			nestedOne(x, "Card", f, nil, customerImplementors, false, func(ctx context.Context, _ map[string]any) (*models.Customer, error) {
-				return holderOfCard(ctx, c)
+				return x.ec.Resolvers.Card().Customer(ctx, c)
 			}, x.customer)
 		default:
 			x.fail()
@@ -609,12 +635,12 @@ func directConnection[E, T any](x *directRun, typ string, f graphql.CollectedFie
 	edges []*E, edge func(*E) (string, *T), info *models.PageInfo, count func(context.Context) (int, error),
 	write func([]graphql.CollectedField, *T)) {
 	edgeName := typ[:len(typ)-len("Connection")] + "Edge"
-	x.object(x.collect(f.Selections, connTypes), func(f graphql.CollectedField) {
+	x.object(x.childFields(f, connTypes), func(f graphql.CollectedField) {
 		switch f.Name {
 		case "__typename":
 			x.str(typ)
 		case "edges":
-			directList(x, f.Selections, edgeTypes, edges, func(fields []graphql.CollectedField, e *E) {
+			directList(x, f, edgeTypes, edges, func(fields []graphql.CollectedField, e *E) {
 				cursor, node := edge(e)
 				x.object(fields, func(f graphql.CollectedField) {
 					switch f.Name {
@@ -627,7 +653,7 @@ func directConnection[E, T any](x *directRun, typ string, f graphql.CollectedFie
 							x.fail()
 							return
 						}
-						write(x.collect(f.Selections, nodeTypes), node)
+						write(x.childFields(f, nodeTypes), node)
 					default:
 						x.fail()
 					}
@@ -638,13 +664,13 @@ func directConnection[E, T any](x *directRun, typ string, f graphql.CollectedFie
 			for i, e := range edges {
 				_, nodes[i] = edge(e)
 			}
-			directList(x, f.Selections, nodeTypes, nodes, write)
+			directList(x, f, nodeTypes, nodes, write)
 		case "pageInfo":
 			if info == nil {
 				x.fail()
 				return
 			}
-			x.object(x.collect(f.Selections, pageInfoImplementors), func(f graphql.CollectedField) {
+			x.object(x.childFields(f, pageInfoImplementors), func(f graphql.CollectedField) {
 				switch f.Name {
 				case "__typename":
 					x.str("PageInfo")

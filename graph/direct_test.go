@@ -1,8 +1,11 @@
 package graph
 
 import (
+	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/99designs/gqlgen/graphql"
 )
 
 // directTypes must name the schema's fields exactly: a field added to one of these types
@@ -41,6 +44,22 @@ func TestDirectTypesMatchTheSchema(t *testing.T) {
 		}
 		if _, ok := directImplementors[typ]; !ok {
 			t.Errorf("directImplementors lacks %s", typ)
+		}
+	}
+}
+
+// appendGraphQLString writes every string as graphql.MarshalString does: each byte value
+// alone and inside text, and multi-byte and invalid UTF-8.
+func TestAppendGraphQLStringMatchesGqlgen(t *testing.T) {
+	inputs := []string{"", "plain", "é日本", "\xff\xfe", `"\<&>`, "a\u2028b"}
+	for c := 0; c < 0x80; c++ {
+		inputs = append(inputs, string(rune(c)), "x"+string(rune(c))+"y")
+	}
+	for _, in := range inputs {
+		var want bytes.Buffer
+		graphql.MarshalString(in).MarshalGQL(&want)
+		if got := appendGraphQLString(nil, in); string(got) != want.String() {
+			t.Errorf("%q: wrote %s, gqlgen writes %s", in, got, want.String())
 		}
 	}
 }
