@@ -5,9 +5,15 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 )
 
 // tcpProxy forwards loopback connections to a target address, and can be cut (every
@@ -173,5 +179,33 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	if n := e.customerCount(t); n != 1 {
 		t.Errorf("stored customers: got %d, want 1 (the ingest during the outage wrote nothing)", n)
+	}
+}
+
+// Pooled connections that the server closed while they sat idle (a restart, a fail-over, a
+// proxy's idle timeout) cost no request: the next reads run on fresh connections.
+func TestReadsSurviveConnectionsClosedWhileIdle(t *testing.T) {
+	postgresURL(t)
+	e := newEnv(t, "postgres", nil)
+	e.mustIngest(t, many(3, "O1")...)
+	const q = `{ customer(sourceCustomerId: "C0001") { sourceCustomerId accounts { cards { last4 } } } }`
+	e.post(t, q, nil) // the pool now holds connections
+	app := must(url.Parse(e.cfg.databaseURL)).Query().Get("application_name")
+	admin, err := gorm.Open(postgres.Open(os.Getenv("TEST_DATABASE_URL")), &gorm.Config{Logger: logger.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sqlDB, err := admin.DB(); err == nil {
+		defer sqlDB.Close()
+	}
+	var killed []bool
+	if err := admin.Raw(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ?`, app).Scan(&killed).Error; err != nil || len(killed) == 0 {
+		t.Fatalf("terminate the pool's connections: %v (%d)", err, len(killed))
+	}
+	time.Sleep(100 * time.Millisecond) // the backends exit
+	for i := 0; i < 3; i++ {
+		if resp := e.post(t, q, nil); len(resp.Errors) > 0 || !strings.Contains(string(resp.Data), `"C0001"`) {
+			t.Fatalf("read %d after the connections were closed: %s %+v", i, resp.Data, resp.Errors)
+		}
 	}
 }

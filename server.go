@@ -105,6 +105,7 @@ type config struct {
 	corsOrigins      []string
 	trustedDocsFile  string
 	trustedDocs      *graph.TrustedDocuments // read from trustedDocsFile at start-up
+	banner           io.Writer               // where the playground's address is printed (default stderr)
 }
 
 // parseConfig reads flags over environment variables over defaults. Every flag mirrors one
@@ -310,6 +311,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	cfg.banner = lw // after the log lines before it, not ahead of them
 	if err := serve(ctx, cfg, log); err != nil {
 		log.Error("server stopped", "err", err)
 		return 1
@@ -395,7 +397,11 @@ func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(n
 	log.Info("serving", "store", store.Dialect(), "graphql", url+"/query", "console", url+"/console/")
 	if cfg.playground && loopback {
 		log.Info("playground", "url", url+"/")
-		fmt.Fprintf(os.Stderr, "\n  GraphQL playground: %s/\n  Console:            %s/console/\n\n", url, url)
+		banner := cfg.banner
+		if banner == nil {
+			banner = os.Stderr
+		}
+		fmt.Fprintf(banner, "\n  GraphQL playground: %s/\n  Console:            %s/console/\n\n", url, url)
 	}
 
 	errc := make(chan error, 1)

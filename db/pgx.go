@@ -1,10 +1,13 @@
 package db
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 	"gorm.io/gorm/callbacks"
@@ -41,20 +44,36 @@ func replaceRowQuery(gdb *gorm.DB, pool *sql.DB) error {
 			return
 		}
 		db.RowsAffected = -1
-		ctx := db.Statement.Context
+		_ = db.AddError(queryPgx(db.Statement.Context, pool, db.Statement.SQL.String(), db.Statement.Vars, scan))
+	})
+}
+
+// maxBadConns is how many pooled connections a query may find dead before it gives up, as
+// database/sql's own retries do.
+const maxBadConns = 2
+
+// queryPgx runs a query on a pooled connection's pgx connection and scans its rows. A query
+// that failed before reaching the server (pgconn.SafeToRetry: a connection the server or a
+// proxy closed while it sat in the pool) discards that connection and runs on another, as
+// database/sql does for its own queries.
+func queryPgx(ctx context.Context, pool *sql.DB, text string, vars []any, scan pgxScan) error {
+	for attempt := 0; ; attempt++ {
+		var sent error
 		conn, err := pool.Conn(ctx)
 		if err != nil {
-			_ = db.AddError(err)
-			return
+			return err
 		}
-		defer conn.Close()
-		_ = db.AddError(conn.Raw(func(driverConn any) error {
+		err = conn.Raw(func(driverConn any) error {
 			c, ok := driverConn.(*stdlib.Conn)
 			if !ok {
 				return fmt.Errorf("the PostgreSQL pool holds a %T connection", driverConn)
 			}
-			rows, err := c.Conn().Query(ctx, db.Statement.SQL.String(), db.Statement.Vars...)
+			rows, err := c.Conn().Query(ctx, text, vars...)
 			if err != nil {
+				if pgconn.SafeToRetry(err) {
+					sent = err
+					return driver.ErrBadConn // database/sql discards the connection
+				}
 				return err
 			}
 			defer rows.Close()
@@ -63,6 +82,13 @@ func replaceRowQuery(gdb *gorm.DB, pool *sql.DB) error {
 			}
 			rows.Close()
 			return rows.Err()
-		}))
-	})
+		})
+		_ = conn.Close()
+		if sent == nil {
+			return err
+		}
+		if attempt == maxBadConns {
+			return sent
+		}
+	}
 }

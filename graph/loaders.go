@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -125,8 +126,18 @@ func batch[P, V any](ctx context.Context, parent *P, key loadKey, fetch func(ctx
 				parents = append(parents, x)
 			}
 		}
-		p.result, p.err = fetch(ctx, parents)
-		close(p.done)
+		func() {
+			// Siblings wait on done: it closes even when fetch panics, which then goes on up
+			// (a sibling, or gqlgen's run after the direct executor gave up, sees the error).
+			defer close(p.done)
+			defer func() {
+				if r := recover(); r != nil {
+					p.err = fmt.Errorf("loading %s panicked: %v", key.field, r)
+					panic(r)
+				}
+			}()
+			p.result, p.err = fetch(ctx, parents)
+		}()
 	} else {
 		select {
 		case <-p.done:

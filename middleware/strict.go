@@ -71,14 +71,14 @@ func ambiguousParams(r *http.Request) string {
 	return ""
 }
 
-// ambiguity returns what makes data ambiguous, or "" when it is not (which includes data that
-// is not valid JSON for another reason). With request set, data is a request object whose
 // decoders keeps jsontext decoders, whose buffers are most of what a check allocates.
 var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewReader(nil)) }}
 
 // maxPooledBody is the largest body whose decoder goes back to the pool.
 const maxPooledBody = 64 << 10
 
+// ambiguity returns what makes data ambiguous, or "" when it is not (which includes data that
+// is not valid JSON for another reason). With request set, data is a request object whose
 // keys must also differ ignoring case.
 func ambiguity(data []byte, what string, request bool) string {
 	dec := decoders.Get().(*jsontext.Decoder)

@@ -83,18 +83,16 @@ type memBody struct {
 
 func (*memBody) Close() error { return nil }
 
-// readBody reads a body of the declared length at once, or as it comes when none is declared
-// (net/http never hands over more than the declared length).
+// readBody reads a body, sized at once for the declared length up to preallocBody: a
+// declared length is only a claim, and the bytes come before the caller is authenticated.
 func readBody(body io.Reader, length int64) ([]byte, error) {
-	if length <= 0 {
-		return io.ReadAll(body)
-	}
-	b := make([]byte, length)
-	if _, err := io.ReadFull(body, b); err != nil {
-		return nil, err
-	}
-	return b, nil
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(length, 512), preallocBody)))
+	_, err := buf.ReadFrom(body)
+	return buf.Bytes(), err
 }
+
+// preallocBody is the most readBody sets aside before the bytes arrive.
+const preallocBody = 64 << 10
 
 // bodyBytes returns r's whole body, leaving r.Body to be read again from its start.
 func bodyBytes(r *http.Request) ([]byte, error) {

@@ -13,12 +13,14 @@ import (
 // maxLogBuffer bytes, and on Close. Written line by line to an unbuffered stderr, the access
 // log cost a write system call per request, about a tenth of the CPU of a small request.
 type LogWriter struct {
-	mu   sync.Mutex
-	w    io.Writer
-	buf  []byte
-	err  error // the first error writing to w, returned from then on
-	stop chan struct{}
-	done chan struct{}
+	mu     sync.Mutex
+	w      io.Writer
+	buf    []byte
+	err    error // the first error writing to w, returned from then on
+	closed bool  // after Close, lines go straight to w
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
 }
 
 // maxLogBuffer is how much a LogWriter holds before it writes.
@@ -51,7 +53,7 @@ func (l *LogWriter) Write(p []byte) (int, error) {
 		return 0, l.err
 	}
 	l.buf = append(l.buf, p...)
-	if len(l.buf) >= maxLogBuffer {
+	if l.closed || len(l.buf) >= maxLogBuffer {
 		l.flushLocked()
 	}
 	return len(p), nil
@@ -73,11 +75,19 @@ func (l *LogWriter) flushLocked() {
 	l.buf = l.buf[:0]
 }
 
-// Close stops the periodic flush and writes out what is kept.
+// Close stops the periodic flush and writes out what is kept; lines written after it (a
+// request still finishing, a goroutine of the store) go straight to w. A second Close does
+// nothing more.
 func (l *LogWriter) Close() error {
-	close(l.stop)
-	<-l.done
-	return l.Flush()
+	l.once.Do(func() {
+		close(l.stop)
+		<-l.done
+	})
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	l.flushLocked()
+	return l.err
 }
 
 // FlushingHandler is h, flushing w after every record at WARN or above, so that warnings and

@@ -50,6 +50,14 @@ func TestLogWriter(t *testing.T) {
 	if i, j := strings.Index(got, "msg=three"), strings.Index(got, "msg=four"); strings.Count(got, "\n") != 4 || i < 0 || j < i {
 		t.Fatalf("after Close: %q", got)
 	}
+	// After Close, lines go out as they come, and Close may be called again.
+	log.Info("five")
+	if got := out.String(); !strings.Contains(got, "msg=five") {
+		t.Fatalf("a line after Close was kept: %q", got)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // The periodic flush writes out lines without a warning.
