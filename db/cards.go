@@ -60,12 +60,6 @@ func (s *Store) cardsGrouped(ctx context.Context, scope models.Scope, col string
 	return out, nil
 }
 
-// FindCards lists the visible cards that match f in key order, a page at a time.
-func (s *Store) FindCards(ctx context.Context, scope models.Scope, f *models.CardFilter, pa PageArgs) (*Page[models.Card], models.Counter, error) {
-	page, _, count, err := s.FindCardsWith(ctx, scope, f, pa, CardsWith{})
-	return page, count, err
-}
-
 // CardsWith names the neighbours of a card that FindCardsWith loads in the same statement.
 type CardsWith struct {
 	Account bool // the card's account (always visible with the card)
