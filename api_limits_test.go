@@ -126,6 +126,41 @@ func TestLimits(t *testing.T) {
 			t.Errorf("aliases: got %+v", errs[0])
 		}
 	})
+	t.Run("complexity of a document sent again", func(t *testing.T) {
+		// The complexity of an operation is remembered per values of the variables that can
+		// change it: the same text with another page size or number of ids is priced again,
+		// whatever was sent before it; other variables do not matter.
+		page := `query($n: Int, $org: String!) { customers(first: $n, filter: { organizationIds: [$org] }) {
+			nodes { children(first: 500) { nodes { sourceCustomerId } } } } }`
+		ids := `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Customer { children(first: 500) { nodes { sourceCustomerId } } } } }`
+		var many []string
+		for range 100 {
+			many = append(many, "Q3VzdG9tZXI6eA") // any id: the price comes before the look-up
+		}
+		steps := []struct {
+			doc     string
+			vars    obj
+			refused bool
+		}{
+			{page, obj{"n": 10, "org": "O1"}, false},
+			{page, obj{"n": 500, "org": "O1"}, true},
+			{page, obj{"n": 10, "org": "O2"}, false},
+			{page, obj{"org": "O1"}, true}, // the default page size, 50
+			{page, obj{"n": nil, "org": "O1"}, true},
+			{page, obj{"n": 10, "org": "O1"}, false},
+			{page, obj{"n": 500, "org": "O2"}, true},
+			{ids, obj{"ids": many[:1]}, false},
+			{ids, obj{"ids": many}, true},
+			{ids, obj{"ids": many[:2]}, false},
+		}
+		for i, s := range steps {
+			r := e.post(t, s.doc, s.vars)
+			refused := len(r.Errors) > 0 && r.Errors[0].code() == "COMPLEXITY_LIMIT_EXCEEDED"
+			if refused != s.refused {
+				t.Errorf("step %d %v: refused=%v, want %v (%+v)", i, s.vars, refused, s.refused, r.Errors)
+			}
+		}
+	})
 	t.Run("page size", func(t *testing.T) {
 		if errs := e.errorsOf(t, `{ customers(first: 501) { totalCount } }`, nil); errs[0].code() != "BAD_USER_INPUT" {
 			t.Errorf("got %+v", errs[0])

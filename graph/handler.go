@@ -17,7 +17,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -103,8 +102,8 @@ func configure(srv configurable, opt Options) {
 	srv.Use(introspectionForAdmins{})
 	srv.Use(validDocument{})
 	srv.Use(argumentCheck{maxValues: limits.MaxFilterValues, maxIDs: limits.maxPage})
-	srv.Use(shapeLimit{maxDepth: limits.MaxDepth, maxFields: limits.MaxComplexity})
-	srv.Use(extension.FixedComplexityLimit(limits.MaxComplexity))
+	srv.Use(newShapeLimit(limits.MaxDepth, limits.MaxComplexity))
+	srv.Use(newComplexityLimit(limits.MaxComplexity))
 	srv.SetErrorPresenter(errorPresenter(log))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		log.ErrorContext(ctx, "panic in resolver", "request_id", RequestIDFrom(ctx), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))

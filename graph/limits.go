@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -110,7 +111,16 @@ func complexity(l Limits) ComplexityRoot {
 //     (graphql-js's standard query selects 230): gqlgen's complexity leaves __schema out, and
 //     this bounds how many whole-schema answers one document may ask for, whatever the size
 //     of the schema.
-type shapeLimit struct{ maxDepth, maxFields int }
+type shapeLimit struct {
+	maxDepth, maxFields int
+	// seen keeps each operation's shape: it depends on the document alone (costs.go).
+	seen *lru.Cache[*ast.OperationDefinition, shape]
+}
+
+func newShapeLimit(maxDepth, maxFields int) shapeLimit {
+	seen, _ := lru.New[*ast.OperationDefinition, shape](costCacheSize)
+	return shapeLimit{maxDepth: maxDepth, maxFields: maxFields, seen: seen}
+}
 
 const (
 	// maxTypeRefDepth is how deep ofType may be nested: graphql-js's getIntrospectionQuery
@@ -127,8 +137,12 @@ func (l shapeLimit) MutateOperationContext(_ context.Context, rc *graphql.Operat
 	if rc.Operation == nil {
 		return nil
 	}
-	m := &shapeMeter{doc: rc.Doc, depthCap: l.maxDepth + 1, fieldCap: max(l.maxFields, maxIntrospectionFields) + 1, fragments: map[string]*shape{}}
-	sh := m.measure(rc.Operation.SelectionSet)
+	sh, ok := l.seen.Get(rc.Operation)
+	if !ok {
+		m := &shapeMeter{doc: rc.Doc, depthCap: l.maxDepth + 1, fieldCap: max(l.maxFields, maxIntrospectionFields) + 1, fragments: map[string]*shape{}}
+		sh = m.measure(rc.Operation.SelectionSet)
+		l.seen.Add(rc.Operation, sh)
+	}
 	depthError := func(msg string) *gqlerror.Error {
 		return &gqlerror.Error{Message: msg, Extensions: map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"}}
 	}
