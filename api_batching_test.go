@@ -209,12 +209,16 @@ func TestCardsWithAccountAndHolderInOneStatement(t *testing.T) {
 func TestCustomerWithAccountsAndCardsInOneStatement(t *testing.T) {
 	forEachStoreWith(t, withAuth, func(t *testing.T, e *env) {
 		twoOrgs(t, e)
-		e.mustIngest(t, with(customer("A3", "OA"), "accounts", []any{account("A-A3", []any{"A3"})}))
+		e.mustIngest(t, with(customer("A3", "OA"), "accounts", []any{account("A-A3", []any{"A3"})}), with(customer("A4", "OA"), "accounts", []any{account("A-A4", []any{"A4"})}))
+		// A4 gives its only account away, and holds none.
+		e.token = token(t, "admin")
+		e.query(t, `mutation { updateAccount(sourceAccountId: "A-A4", patch: {sourceCustomerIds: ["A1"], primarySourceCustomerId: "A1"}) {
+			userErrors { message } } }`, nil, nil)
 		const q = `query($id: String!) { customer(sourceCustomerId: $id) { sourceCustomerId accounts%s { sourceAccountId
 			sourceCustomerIds status cards%s { sourceCustomerId last4 customer { sourceCustomerId } } holders { sourceCustomerId } } } }`
 		for _, role := range []struct{ name, token string }{{"admin", token(t, "admin")}, {"reader", token(t, "reader", "OA")}} {
 			e.token = role.token
-			for _, id := range []string{"A1", "B1", "A2", "A3", "nobody"} {
+			for _, id := range []string{"A1", "B1", "A2", "A3", "A4", "nobody"} {
 				var joined, separate, noCards gqlResponse
 				nJoined := e.countStatements(func() { joined = e.post(t, fmt.Sprintf(q, "", ""), obj{"id": id}) })
 				nSeparate := e.countStatements(func() { separate = e.post(t, fmt.Sprintf(q, "(filter: {})", ""), obj{"id": id}) })
@@ -229,7 +233,7 @@ func TestCustomerWithAccountsAndCardsInOneStatement(t *testing.T) {
 				// A3's account) and the accounts' holders. Apart: one statement more.
 				want := int64(3)
 				switch {
-				case id == "nobody" || role.name == "reader" && id == "B1":
+				case id == "nobody" || id == "A4" || role.name == "reader" && id == "B1":
 					want = 1
 				case id == "A3":
 					want = 2
@@ -241,6 +245,10 @@ func TestCustomerWithAccountsAndCardsInOneStatement(t *testing.T) {
 			}
 			if !strings.Contains(string(e.post(t, fmt.Sprintf(q, "", ""), obj{"id": "A3"}).Data), `"sourceAccountId":"A-A3","sourceCustomerIds":["A3"],"status":"OPEN","cards":[]`) {
 				t.Errorf("%s: A3's account should have no cards", role.name)
+			}
+			// The outer join's NULL account columns are no account.
+			if got := string(e.post(t, fmt.Sprintf(q, "", ""), obj{"id": "A4"}).Data); got != `{"customer":{"sourceCustomerId":"A4","accounts":[]}}` {
+				t.Errorf("%s: A4 holds no account: %s", role.name, got)
 			}
 		}
 		e.token = token(t, "reader", "OA")

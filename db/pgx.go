@@ -5,9 +5,12 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"reflect"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 	"gorm.io/gorm/callbacks"
@@ -91,4 +94,48 @@ func queryPgx(ctx context.Context, pool *sql.DB, text string, vars []any, scan p
 			return sent
 		}
 	}
+}
+
+// scanPlanKey identifies a pgx scan plan: the column's type and format, and the destination's
+// type.
+type scanPlanKey struct {
+	oid    uint32
+	format int16
+	dest   reflect.Type
+}
+
+// scanPlans keeps pgx's scan plans across results. pgx plans every column of every result
+// again (a plan per column, kept for the rows of that result only), which for the
+// one-to-three-row results of most reads was more allocation than the rows themselves. A plan
+// depends only on the column's type, its format and the destination's type, and holds no
+// state of a scan: it is the plan pgx would make, made once. Every connection has the same
+// type map (none registers types of its own), so a plan made on one serves all.
+var scanPlans sync.Map // scanPlanKey → pgtype.ScanPlan
+
+// scanPgxRow scans the current row into dests as pgx's Rows.Scan does, with the plans kept in
+// scanPlans. An *optionalCell destination (an outer join's column) takes a NULL as a mark and
+// anything else into its own destination.
+func scanPgxRow(rows pgx.Rows, dests []any) error {
+	fields := rows.FieldDescriptions()
+	values := rows.RawValues()
+	if len(fields) != len(dests) || len(values) != len(dests) {
+		return rows.Scan(dests...) // pgx's own error
+	}
+	for i, dest := range dests {
+		if c, ok := dest.(*optionalCell); ok {
+			if c.null = values[i] == nil; c.null {
+				continue
+			}
+			dest = c.dest
+		}
+		key := scanPlanKey{oid: fields[i].DataTypeOID, format: fields[i].Format, dest: reflect.TypeOf(dest)}
+		plan, ok := scanPlans.Load(key)
+		if !ok {
+			plan, _ = scanPlans.LoadOrStore(key, rows.Conn().TypeMap().PlanScan(key.oid, key.format, dest))
+		}
+		if err := plan.(pgtype.ScanPlan).Scan(values[i], dest); err != nil {
+			return pgx.ScanArgError{ColumnIndex: i, FieldName: fields[i].Name, Err: err}
+		}
+	}
+	return nil
 }

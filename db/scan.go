@@ -68,7 +68,7 @@ func scanRows[T any](tx *gorm.DB, dests func(v *T, buf []any) []any) ([]*T, erro
 		for rows.Next() {
 			v := new(T)
 			buf = dests(v, buf[:0])
-			if err := rows.Scan(buf...); err != nil {
+			if err := scanPgxRow(rows, buf); err != nil {
 				return err
 			}
 			out = append(out, v)
@@ -275,36 +275,62 @@ var cardShape = shape[models.Card]{
 }
 
 // optional scans the columns of a shape from an outer join, where they are all NULL when the
-// row has no match: each column is read as it comes and set into a new value only when the
-// first (the key) is not NULL.
+// row has no match: each column is set into a new value as it comes, and the value is kept
+// only when the first column (the key) is not NULL.
 type optional[T any] struct {
-	s   shape[T]
-	raw []any
+	s     shape[T]
+	v     *T
+	cells []optionalCell
+}
+
+// optionalCell is one column of an optional: its destination in the value, and whether the
+// column was NULL. It is a database/sql Scanner; pgx rows are scanned into its destination
+// by scanPgxRow.
+type optionalCell struct {
+	dest any
+	null bool
+}
+
+func (c *optionalCell) Scan(src any) error {
+	c.null = src == nil
+	if c.null {
+		return nil // settled by optional.value, once the row is known to have a match
+	}
+	return assign(c.dest, src)
 }
 
 func newOptional[T any](s shape[T]) *optional[T] {
-	return &optional[T]{s: s, raw: make([]any, len(s.cols))}
+	o := &optional[T]{s: s, v: new(T)}
+	dests := s.dests(o.v, make([]any, 0, len(s.cols)))
+	o.cells = make([]optionalCell, len(dests))
+	for i, d := range dests {
+		o.cells[i].dest = d
+	}
+	return o
 }
 
 func (o *optional[T]) dests(buf []any) []any {
-	for i := range o.raw {
-		buf = append(buf, &o.raw[i])
+	for i := range o.cells {
+		buf = append(buf, &o.cells[i])
 	}
 	return buf
 }
 
-// value is the scanned value, or nil when the row had none.
+// value is the scanned value, or nil when the row had none. A NULL in a matched row is set as
+// a NULL is set anywhere else: a Scanner is given it, any other destination stays zero.
 func (o *optional[T]) value() (*T, error) {
-	if o.raw[0] == nil {
+	if len(o.cells) == 0 || o.cells[0].null {
 		return nil, nil
 	}
-	v := new(T)
-	for i, d := range o.s.dests(v, nil) {
-		if err := assign(d, o.raw[i]); err != nil {
+	for i, c := range o.cells {
+		if !c.null {
+			continue
+		}
+		if err := assign(c.dest, nil); err != nil {
 			return nil, fmt.Errorf("column %s: %w", o.s.cols[i], err)
 		}
 	}
-	return v, nil
+	return o.v, nil
 }
 
 // assign stores a column's driver value into one of the shapes' destinations: a Scanner, or a
