@@ -63,11 +63,13 @@ func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		return
 	}
 	var p requestParams
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&p); err != nil {
-		badRequest(w, r, exec, decodeProblem(err))
-		return
+	if !p.decodeSimple(body) { // request.go
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&p); err != nil {
+			badRequest(w, r, exec, decodeProblem(err))
+			return
+		}
 	}
 	serve(w, r, exec, p, start, false)
 }
