@@ -138,10 +138,7 @@ func (k keyset) apply(tx *gorm.DB, q pageQuery) *gorm.DB {
 	if desc {
 		dir = " DESC"
 	}
-	for _, c := range k.cols {
-		tx = tx.Order(c + dir)
-	}
-	return tx.Limit(q.limit + 1)
+	return tx.Order(strings.Join(k.cols, dir+", ") + dir).Limit(q.limit + 1) // one ORDER BY term list, not one Order per column
 }
 
 // compare is the row-value condition (c1, c2, ...) > (key) , or < when less.
