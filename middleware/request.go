@@ -31,11 +31,13 @@ func Request(timeout time.Duration, log *slog.Logger, next http.Handler) http.Ha
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		codes := info.Codes()
 		annotateSpan(r.Context(), info, codes)
-		log.Log(r.Context(), accessLevel(r.URL.Path, rec.status, codes), "request", "id", info.ID, "trace_id", traceID(r.Context()),
-			"method", r.Method, "path", r.URL.Path, "operation", shorten(info.Operation), "operation_type", info.OperationType,
-			"executor", info.Executor,
-			"status", rec.status, "codes", strings.Join(codes, ","), "duration", time.Since(info.Start).Round(time.Microsecond),
-			"sql_statements", info.Statements(), "bytes", rec.bytes)
+		log.LogAttrs(r.Context(), accessLevel(r.URL.Path, rec.status, codes), "request",
+			slog.String("id", info.ID), slog.String("trace_id", traceID(r.Context())),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("operation", shorten(info.Operation)),
+			slog.String("operation_type", info.OperationType), slog.String("executor", info.Executor),
+			slog.Int("status", rec.status), slog.String("codes", strings.Join(codes, ",")),
+			slog.Duration("duration", time.Since(info.Start).Round(time.Microsecond)),
+			slog.Int64("sql_statements", info.Statements()), slog.Int64("bytes", rec.bytes))
 	})
 }
 
