@@ -32,8 +32,10 @@ func jointPortfolio(n int) []any {
 	return out
 }
 
-// A request costs a fixed number of SQL statements per level of nesting, whatever the page
-// size: the nested query below issues as many statements for 1 customer as for 500.
+// A request costs at most a fixed number of SQL statements per level of nesting, whatever the
+// page size: the nested query below issues no more statements for 500 customers than for 1
+// (fewer when a level's objects were all loaded before: the holders of a page's accounts are
+// mostly customers of the page).
 func TestNestedQueryStatementCountIsFixed(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		all := jointPortfolio(500)
@@ -81,8 +83,8 @@ func TestNestedQueryStatementCountIsFixed(t *testing.T) {
 			counts = append(counts, got)
 		}
 		t.Logf("statements for N = 1, 50, 500: %v", counts)
-		if counts[0] != counts[1] || counts[1] != counts[2] {
-			t.Errorf("statements for N = 1, 50, 500: got %v, want the same number", counts)
+		if counts[1] > counts[0] || counts[2] > counts[0] {
+			t.Errorf("statements for N = 1, 50, 500: got %v, want no more than for 1", counts)
 		}
 		// customers, parent, accounts, holders, cards, card.customer, card.account
 		if counts[0] > 7 {
@@ -104,8 +106,8 @@ func TestNodesBatchNestedFields(t *testing.T) {
 			}
 			counts = append(counts, e.countStatements(func() { e.query(t, q, obj{"ids": ids}, nil) }))
 		}
-		if counts[0] != counts[1] {
-			t.Errorf("statements for 1 and 40 nodes: got %v, want the same number", counts)
+		if counts[1] > counts[0] {
+			t.Errorf("statements for 1 and 40 nodes: got %v, want no more for 40", counts)
 		}
 	})
 }
@@ -145,9 +147,10 @@ func TestAccountsWithCardsInOneStatement(t *testing.T) {
 				t.Errorf("answer lacks %s", want)
 			}
 		}
-		// customers, accounts (+ cards), card holders; the separate path loads cards apart.
-		if nJoined != 3 || nSeparate != 4 {
-			t.Errorf("statements: %d with cards joined, %d apart; want 3 and 4", nJoined, nSeparate)
+		// customers, accounts (+ cards); the cards' holders are customers of the page, loaded
+		// already. The separate path loads cards apart.
+		if nJoined != 2 || nSeparate != 3 {
+			t.Errorf("statements: %d with cards joined, %d apart; want 2 and 3", nJoined, nSeparate)
 		}
 	})
 }
@@ -229,18 +232,21 @@ func TestCustomerWithAccountsAndCardsInOneStatement(t *testing.T) {
 				if string(joined.Data) != string(separate.Data) || string(noCards.Data) != string(separate.Data) {
 					t.Errorf("%s %s: answers differ:\njoined    %s\nseparate  %s\ncards apart %s", role.name, id, joined.Data, separate.Data, noCards.Data)
 				}
-				// Joined: customer, accounts and cards in one; then the cards' holders (none for
-				// A3's account) and the accounts' holders. Apart: one statement more.
-				want := int64(3)
-				switch {
-				case id == "nobody" || id == "A4" || role.name == "reader" && id == "B1":
-					want = 1
-				case id == "A3":
-					want = 2
+				// Joined: customer, accounts and cards in one; then the holders of its accounts
+				// and their cards that were not loaded yet (the customer was), at most one
+				// statement. Apart: the accounts' cards cost one statement more.
+				if nJoined > 2 || nNoCards != nJoined+1 && id != "nobody" && id != "A4" && !(role.name == "reader" && id == "B1") {
+					t.Errorf("%s %s: statements %d joined, %d with cards apart; want at most 2, and one more apart",
+						role.name, id, nJoined, nNoCards)
 				}
-				if nJoined != want || (want > 1 && (nSeparate != want+1 || nNoCards != want+1)) {
-					t.Errorf("%s %s: statements %d joined, %d apart, %d with cards apart; want %d, %d, %d",
-						role.name, id, nJoined, nSeparate, nNoCards, want, want+1, want+1)
+				if nSeparate < nNoCards {
+					t.Errorf("%s %s: statements %d with accounts apart, fewer than %d with cards apart", role.name, id, nSeparate, nNoCards)
+				}
+				// Without the holders, the customer, its accounts and their cards are one statement.
+				if n := e.countStatements(func() {
+					e.query(t, `query($id: String!) { customer(sourceCustomerId: $id) { accounts { cards { last4 } } } }`, obj{"id": id}, nil)
+				}); n != 1 {
+					t.Errorf("%s %s: %d statements for the customer with its accounts and cards, want 1", role.name, id, n)
 				}
 			}
 			if !strings.Contains(string(e.post(t, fmt.Sprintf(q, "", ""), obj{"id": "A3"}).Data), `"sourceAccountId":"A-A3","sourceCustomerIds":["A3"],"status":"OPEN","cards":[]`) {

@@ -28,6 +28,70 @@ type Loaders struct {
 
 	mu     sync.Mutex
 	groups map[any]*group
+
+	// Every customer and account the request has loaded, by id, so that a look-up by id
+	// (a card's holder, a card's account) sends a statement only for the ids not seen yet:
+	// an account's cards' holders are its holders, loaded a level before.
+	customers known[models.Customer]
+	accounts  known[models.Account]
+}
+
+// known is the objects of one type a request has loaded, by id, and the ids a look-up found
+// absent (not stored, or not visible to the caller: every load applies the request's scope).
+type known[T any] struct {
+	mu   sync.Mutex
+	byID map[string]*T // nil: looked up and absent
+}
+
+// add records objects loaded by any means.
+func (k *known[T]) add(objs []*T, idOf func(*T) string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.byID == nil {
+		k.byID = make(map[string]*T, len(objs))
+	}
+	for _, o := range objs {
+		k.byID[idOf(o)] = o
+	}
+}
+
+// lookUp returns the objects of ids, copies of those already loaded and the others through
+// fetch, given only the ids not seen yet. An object is copied because it belongs to one
+// sibling group: the copy joins the group of the look-up.
+func (k *known[T]) lookUp(ids []string, fetch func(ids []string) (map[string]*T, error)) (map[string]*T, error) {
+	out := make(map[string]*T, len(ids))
+	var missing []string
+	k.mu.Lock()
+	for _, id := range ids {
+		o, seen := k.byID[id]
+		switch {
+		case !seen:
+			missing = append(missing, id)
+		case o != nil:
+			c := *o
+			out[id] = &c
+		}
+	}
+	k.mu.Unlock()
+	if len(missing) == 0 {
+		return out, nil
+	}
+	got, err := fetch(missing)
+	if err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	if k.byID == nil {
+		k.byID = make(map[string]*T, len(missing))
+	}
+	for _, id := range missing {
+		k.byID[id] = got[id] // nil when absent
+		if o := got[id]; o != nil {
+			out[id] = o
+		}
+	}
+	k.mu.Unlock()
+	return out, nil
 }
 
 // group is a set of sibling objects and the fields already loaded for them.
@@ -68,6 +132,12 @@ func adopt[T any](ctx context.Context, objs []*T) {
 	l := loadersFor(ctx)
 	if l == nil || len(objs) == 0 {
 		return
+	}
+	switch loaded := any(objs).(type) {
+	case []*models.Customer:
+		l.customers.add(loaded, customerID)
+	case []*models.Account:
+		l.accounts.add(loaded, func(a *models.Account) string { return a.SourceAccountID })
 	}
 	g := &group{members: make([]any, len(objs)), loads: map[loadKey]*pending{}}
 	l.mu.Lock()
@@ -240,7 +310,9 @@ func listBy[P, T any](ctx context.Context, parent *P, key loadKey, idOf func(*P)
 }
 
 func customers(ctx context.Context, l *Loaders, ids []string) (map[string]*models.Customer, error) {
-	return l.store.CustomersByIDs(ctx, l.scope, ids)
+	return l.customers.lookUp(ids, func(ids []string) (map[string]*models.Customer, error) {
+		return l.store.CustomersByIDs(ctx, l.scope, ids)
+	})
 }
 
 func customerID(c *models.Customer) string { return c.SourceCustomerID }
@@ -491,7 +563,9 @@ func cardsOfAccount(ctx context.Context, a *models.Account, f *models.CardFilter
 
 func accountOfCard(ctx context.Context, c *models.Card) (*models.Account, error) {
 	return oneBy(ctx, c, fieldKey("account"), func(c *models.Card) string { return c.SourceAccountID }, func(ctx context.Context, l *Loaders, ids []string) (map[string]*models.Account, error) {
-		return l.store.AccountsByIDs(ctx, l.scope, ids)
+		return l.accounts.lookUp(ids, func(ids []string) (map[string]*models.Account, error) {
+			return l.store.AccountsByIDs(ctx, l.scope, ids)
+		})
 	})
 }
 
