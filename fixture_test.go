@@ -74,6 +74,18 @@ func with(o obj, kv ...any) obj {
 	return out
 }
 
+// jointCustomer is a valid customer p+id of org whose only account, A-p+id, is shared with
+// the holders p+joint and holds one card of p+id.
+func jointCustomer(p, id, org string, joint ...string) obj {
+	o := customer(p+id, org)
+	holders := []any{p + id}
+	for _, h := range joint {
+		holders = append(holders, p+h)
+	}
+	o["accounts"] = []any{account("A-"+p+id, holders, card("A-"+p+id, p+id, "1234", "412345"))}
+	return o
+}
+
 // many returns n customers C0000..C(n-1) of org, each with its account and card.
 func many(n int, org string) []any {
 	out := make([]any, n)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portfolio-graph/portfolio-graph/db"
 	"github.com/portfolio-graph/portfolio-graph/feed"
 )
 
@@ -20,7 +21,9 @@ import (
 //
 //   - file: the ingest command's loader (feed.Load and ingester, batches of 500, two in flight);
 //   - mutation: ingestCustomers through the whole HTTP handler, in-process, one batch of
-//     1,000 at a time, as a client sends them.
+//     1,000 at a time, as a client sends them;
+//   - mutation-generated: the same with -direct-ingest=false, the customers validated and
+//     unmarshalled by gqlparser and gqlgen.
 //
 // Run with
 //
@@ -59,21 +62,13 @@ func BenchmarkIngest(b *testing.B) {
 			return t
 		}},
 		{"mutation", func(b *testing.B, e *env) *feed.Totals {
-			verifier, err := newVerifier(e.cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			h := newHTTPHandler(e.store, e.cfg, verifier, quiet, false)
-			for _, body := range bodies {
-				req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				w := httptest.NewRecorder()
-				h.ServeHTTP(w, req)
-				if w.Code != http.StatusOK || bytes.Contains(w.Body.Bytes(), []byte(`"errors"`)) ||
-					!bytes.Contains(w.Body.Bytes(), []byte(`"userErrors":[]`)) {
-					b.Fatalf("status %d: %.500s", w.Code, w.Body.Bytes())
-				}
-			}
+			postBatches(b, e.store, e.cfg, bodies, quiet)
+			return nil
+		}},
+		{"mutation-generated", func(b *testing.B, e *env) *feed.Totals {
+			cfg := *e.cfg
+			cfg.directIngest = false
+			postBatches(b, e.store, &cfg, bodies, quiet)
 			return nil
 		}},
 	}
@@ -105,6 +100,25 @@ func BenchmarkIngest(b *testing.B) {
 				}
 				b.ReportMetric(float64(b.N*ingestBenchCustomers)/time.Since(start).Seconds(), "customers/s")
 			})
+		}
+	}
+}
+
+// postBatches sends each body to ingestCustomers through the whole HTTP handler of cfg.
+func postBatches(b *testing.B, store *db.Store, cfg *config, bodies [][]byte, log *slog.Logger) {
+	verifier, err := newVerifier(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := newHTTPHandler(store, cfg, verifier, log, false)
+	for _, body := range bodies {
+		req := httptest.NewRequest(http.MethodPost, "/query", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK || bytes.Contains(w.Body.Bytes(), []byte(`"errors"`)) ||
+			!bytes.Contains(w.Body.Bytes(), []byte(`"userErrors":[]`)) {
+			b.Fatalf("status %d: %.500s", w.Code, w.Body.Bytes())
 		}
 	}
 }

@@ -25,16 +25,7 @@ func TestDirectIngestMatchesMutation(t *testing.T) {
 		customers func(p string) []string
 	}
 	raw := func(v any) string { return string(must(json.Marshal(v))) }
-	// c is a valid customer p+id whose first account is shared with the holders given.
-	c := func(p, id string, joint ...string) obj {
-		o := customer(p+id, "50001")
-		holders := []any{p + id}
-		for _, h := range joint {
-			holders = append(holders, p+h)
-		}
-		o["accounts"] = []any{account("A-"+p+id, holders, card("A-"+p+id, p+id, "1234", "412345"))}
-		return o
-	}
+	c := func(p, id string, joint ...string) obj { return jointCustomer(p, id, "50001", joint...) }
 	edit := func(p string, f func(o obj) string) []string {
 		return []string{raw(c(p, "1")), f(c(p, "2")), raw(c(p, "3"))}
 	}

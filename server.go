@@ -84,6 +84,7 @@ type config struct {
 	adminInsecure    bool
 	playground       bool
 	directReads      bool
+	directIngest     bool
 	insecure         bool
 	demo             bool
 	dbMaxConns       int
@@ -164,6 +165,7 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.StringVar(&c.adminListen, "admin-listen", env("ADMIN_LISTEN_ADDR", ""), "address of the admin listener serving /metrics and /debug/pprof/, e.g. 127.0.0.1:9090 (env ADMIN_LISTEN_ADDR); empty: none")
 	fs.BoolVar(&c.adminInsecure, "admin-insecure", envBool("ADMIN_INSECURE", false), "allow the admin listener, which has no authentication, on a non-loopback address (env ADMIN_INSECURE)")
 	fs.BoolVar(&c.directReads, "direct-reads", envBool("DIRECT_READS", true), "answer queries over customers, accounts and cards in one pass instead of field by field through the generated executor; the answers are the same (env DIRECT_READS)")
+	fs.BoolVar(&c.directIngest, "direct-ingest", envBool("DIRECT_INGEST", true), "decode the customers of ingestCustomers straight into its inputs instead of through gqlparser's validation and gqlgen's unmarshalling, when they are of the plain shape that makes no difference; the answers are the same (env DIRECT_INGEST)")
 	fs.BoolVar(&c.playground, "playground", envBool("PLAYGROUND", true), "serve the GraphiQL playground at / when listening on loopback (env PLAYGROUND)")
 	fs.BoolVar(&c.insecure, "insecure", envBool("INSECURE", false), "allow serving without authentication on a non-loopback address (env INSECURE)")
 	fs.BoolVar(&c.demo, "demo", envBool("DEMO", false), "fill an empty store with a synthetic portfolio of 1,000 customers (env DEMO)")
@@ -254,12 +256,13 @@ func slowThreshold(d time.Duration) time.Duration {
 }
 
 func (c *config) graphOptions(store *db.Store, log *slog.Logger) graph.Options {
-	return graph.Options{Store: store, Logger: log, Trusted: c.trustedDocs, GeneratedOnly: !c.directReads, Limits: graph.Limits{
-		MaxTokens:       c.maxTokens,
-		MaxDepth:        c.maxDepth,
-		MaxComplexity:   c.maxComplexity,
-		MaxFilterValues: c.maxFilterValues,
-	}}
+	return graph.Options{Store: store, Logger: log, Trusted: c.trustedDocs, GeneratedOnly: !c.directReads,
+		GeneratedIngest: !c.directIngest, Limits: graph.Limits{
+			MaxTokens:       c.maxTokens,
+			MaxDepth:        c.maxDepth,
+			MaxComplexity:   c.maxComplexity,
+			MaxFilterValues: c.maxFilterValues,
+		}}
 }
 
 func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {

@@ -39,6 +39,9 @@ type Options struct {
 	// GeneratedOnly runs every operation through gqlgen's generated executor, without the
 	// direct executor of queries (direct.go).
 	GeneratedOnly bool
+	// GeneratedIngest unmarshals the customers of ingestCustomers through gqlgen, without
+	// decoding them directly (ingest_input.go).
+	GeneratedIngest bool
 }
 
 func newSchema(opt Options) graphql.ExecutableSchema {
@@ -66,7 +69,10 @@ func NewHandler(opt Options) http.Handler {
 	srv.AddTransport(postTransport{})
 	usePersisted(srv, opt)
 	configure(srv, opt)
-	return withValidText(srv)
+	if opt.GeneratedIngest {
+		return withValidText(srv)
+	}
+	return withValidText(withDecodedIngest(srv, opt.Logger, opt.limits().MaxTokens))
 }
 
 func newExecutor(opt Options) *executor.Executor {

@@ -56,6 +56,10 @@ func (r *mutationResolver) IngestCustomers(ctx context.Context, customers []*mod
 	if err := requireWriter(ctx); err != nil {
 		return nil, err
 	}
+	customers, err := decodedCustomers(ctx, customers)
+	if err != nil {
+		return nil, err
+	}
 	var opt db.IngestOptions
 	if options != nil {
 		opt.SkipInvalid = options.SkipInvalid != nil && *options.SkipInvalid

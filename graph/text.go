@@ -36,7 +36,7 @@ func withValidText(next http.Handler) http.Handler {
 				if body, err := io.ReadAll(r.Body); err == nil {
 					r.Body.Close()
 					body = markJSON(body)
-					r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+					r.Body, r.ContentLength = newBodyBytes(body), int64(len(body))
 				}
 			}
 		case http.MethodGet:

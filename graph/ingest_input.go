@@ -1,0 +1,330 @@
+package graph
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/go-json-experiment/json/jsontext"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/lexer"
+	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
+)
+
+// The customers of an ingestCustomers request are decoded straight into the resolver's inputs
+// (models.InputDecoder, as the ingest command's batches are) instead of through gqlparser's
+// validation of the variables and gqlgen's unmarshalling of every customer, which took more
+// CPU than writing a batch of 1,000 customers. It is done only where the outcome cannot
+// differ:
+//
+//   - the request is a POST body whose members are the transport's own (query, operationName,
+//     variables, extensions, documentId), each key once and written as is, with the document's
+//     text in query;
+//   - the operation the transport will run (operationName, or the only one) is a mutation
+//     declaring a variable of type [CustomerInput!]!, without a default value or directives,
+//     which the document names nowhere else than once, as the customers argument of an
+//     ingestCustomers field of the operation's own selection (not in a fragment);
+//   - every customer of that variable's list is of the plain shape InputDecoder takes, which the
+//     GraphQL layer turns into exactly the same inputs without any error.
+//
+// The variable's list is then sent on to the transport as [] (which validates and unmarshals in
+// no time), and the resolver of that field takes the decoded inputs instead (decodedCustomers).
+// Everything else runs as it always does: the document is parsed and validated, the other
+// variables coerced, the limits and the caller's role and scope checked, the batch validated
+// and written by the store, the answer written. A request of any other shape, or with a
+// customer InputDecoder does not take, is passed on untouched, and the GraphQL layer answers it
+// (and reports its problems) as before.
+
+// decodedIngest is the decoded customers variable of one request.
+type decodedIngest struct {
+	variable  string
+	customers []*models.CustomerInput
+	mu        sync.Mutex
+	taken     bool
+}
+
+type decodedIngestKey struct{}
+
+var ingestDecoders = sync.Pool{New: func() any { return models.NewInputDecoder() }}
+
+// withDecodedIngest decodes the customers of an ingestCustomers request for the resolver
+// before next, the transport, reads the body. The body has been through withValidText.
+func withDecodedIngest(next http.Handler, log *slog.Logger, maxTokens int) http.Handler {
+	if log == nil {
+		log = slog.Default()
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if b, ok := r.Body.(*bodyBytes); ok {
+			if rest, d := decodeIngestBody(b.data, maxTokens); d != nil {
+				log.DebugContext(r.Context(), "ingest input decoded", "request_id", RequestIDFrom(r.Context()), "customers", len(d.customers))
+				r = r.WithContext(context.WithValue(r.Context(), decodedIngestKey{}, d))
+				r.Body, r.ContentLength = newBodyBytes(rest), int64(len(rest))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bodyBytes is a request body read into memory (by withValidText), which a handler may take
+// without copying it.
+type bodyBytes struct {
+	bytes.Reader
+	data []byte
+}
+
+func newBodyBytes(b []byte) *bodyBytes {
+	body := &bodyBytes{data: b}
+	body.Reset(b)
+	return body
+}
+
+func (*bodyBytes) Close() error { return nil }
+
+// decodedCustomers returns the customers decoded for the field of ctx when its customers
+// argument is the decoded variable, else customers as gqlgen unmarshalled them.
+func decodedCustomers(ctx context.Context, customers []*models.CustomerInput) ([]*models.CustomerInput, error) {
+	d, _ := ctx.Value(decodedIngestKey{}).(*decodedIngest)
+	if d == nil {
+		return customers, nil
+	}
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil || fc.Field.Field == nil {
+		return customers, nil
+	}
+	arg := fc.Field.Arguments.ForName("customers")
+	if arg == nil || arg.Value == nil || arg.Value.Kind != ast.Variable || arg.Value.Raw != d.variable {
+		return customers, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.taken {
+		// The document names the variable once, so one field at most reads it.
+		return nil, &models.Error{Code: models.ErrInternal, Message: "ingest input read twice"}
+	}
+	d.taken = true
+	return d.customers, nil
+}
+
+// decodeIngestBody returns the body with the customers variable's list replaced by [] and the
+// decoded customers, or nil when the request is not of the shape described above.
+func decodeIngestBody(body []byte, maxTokens int) ([]byte, *decodedIngest) {
+	if !bytes.Contains(body, []byte("ingestCustomers")) {
+		return nil, nil
+	}
+	req, ok := scanRequest(body)
+	if !ok || !req.hasQuery || req.vars.end == 0 {
+		return nil, nil
+	}
+	variable := ingestVariable(req.query, req.operationName, maxTokens)
+	if variable == "" {
+		return nil, nil
+	}
+	start, end, ok := memberSpan(body[req.vars.start:req.vars.end], variable)
+	if !ok {
+		return nil, nil
+	}
+	start, end = start+req.vars.start, end+req.vars.start
+	customers, ok := decodeCustomers(body[start:end])
+	if !ok {
+		return nil, nil
+	}
+	rest := make([]byte, 0, len(body)-(end-start)+2)
+	rest = append(append(append(rest, body[:start]...), "[]"...), body[end:]...)
+	return rest, &decodedIngest{variable: variable, customers: customers}
+}
+
+// span is a value's offsets in the body; end is 0 when there is none.
+type span struct{ start, end int }
+
+// scannedRequest is what the request object holds, as the transport will read it.
+type scannedRequest struct {
+	query, operationName string
+	hasQuery             bool
+	vars                 span // the variables object
+}
+
+// requestMembers are the keys the transport reads (requestParams), as they must be written.
+var requestMembers = map[string]bool{"query": true, "operationName": true, "variables": true, "extensions": true, "documentId": true}
+
+// scanRequest reads the request object: every key one of requestMembers, once and without
+// escapes, query a string, operationName a string or null, variables an object or null, and
+// nothing after the object. ok is false for anything else, valid JSON or not.
+func scanRequest(body []byte) (req scannedRequest, ok bool) {
+	dec := jsontext.NewDecoder(bytes.NewBuffer(body), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(false))
+	if dec.PeekKind() != '{' {
+		return req, false
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return req, false
+	}
+	seen := map[string]bool{}
+	for dec.PeekKind() == '"' {
+		key, err := dec.ReadValue()
+		if err != nil || bytes.IndexByte(key, '\\') >= 0 {
+			return req, false
+		}
+		name := string(key[1 : len(key)-1])
+		if !requestMembers[name] || seen[name] {
+			return req, false
+		}
+		seen[name] = true
+		kind := dec.PeekKind()
+		switch {
+		case name == "query" && kind == '"', name == "operationName" && kind == '"':
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return req, false
+			}
+			if name == "query" {
+				req.query, req.hasQuery = tok.String(), true
+			} else {
+				req.operationName = tok.String()
+			}
+		case name == "variables" && kind == '{':
+			raw, err := dec.ReadValue()
+			if err != nil {
+				return req, false
+			}
+			end := int(dec.InputOffset())
+			req.vars = span{end - len(raw), end}
+		case name == "operationName" && kind == 'n', name == "variables" && kind == 'n',
+			name == "extensions", name == "documentId":
+			if err := dec.SkipValue(); err != nil {
+				return req, false
+			}
+		default:
+			return req, false // a query that is not a string, ...: the transport answers it
+		}
+	}
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' {
+		return req, false
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return req, false
+	}
+	return req, true
+}
+
+// memberSpan finds the member name of a JSON object, written once, whose value is a list, and
+// returns the offsets of that list in obj.
+func memberSpan(obj []byte, name string) (start, end int, ok bool) {
+	dec := jsontext.NewDecoder(bytes.NewBuffer(obj), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(false))
+	if _, err := dec.ReadToken(); err != nil { // {
+		return 0, 0, false
+	}
+	found := false
+	for dec.PeekKind() == '"' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return 0, 0, false
+		}
+		if tok.String() != name {
+			if err := dec.SkipValue(); err != nil {
+				return 0, 0, false
+			}
+			continue
+		}
+		if found || dec.PeekKind() != '[' {
+			return 0, 0, false // twice, or not a list
+		}
+		found = true
+		raw, err := dec.ReadValue()
+		if err != nil {
+			return 0, 0, false
+		}
+		end = int(dec.InputOffset())
+		start = end - len(raw)
+	}
+	return start, end, found
+}
+
+// decodeCustomers decodes a list of customers, or reports false when any is not of the plain
+// shape.
+func decodeCustomers(list []byte) ([]*models.CustomerInput, bool) {
+	dec := jsontext.NewDecoder(bytes.NewBuffer(list), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(false))
+	if _, err := dec.ReadToken(); err != nil { // [
+		return nil, false
+	}
+	d := ingestDecoders.Get().(*models.InputDecoder)
+	defer ingestDecoders.Put(d)
+	customers := []*models.CustomerInput{}
+	for dec.PeekKind() == '{' {
+		raw, err := dec.ReadValue()
+		if err != nil {
+			return nil, false
+		}
+		c, ok := d.Decode(raw)
+		if !ok {
+			return nil, false
+		}
+		customers = append(customers, c)
+	}
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != ']' { // a value that is not an object
+		return nil, false
+	}
+	return customers, true
+}
+
+// ingestVariable is the variable of the operation the transport will run that may be decoded
+// directly (see above), or "".
+func ingestVariable(query, operationName string, maxTokens int) string {
+	query = markDocument(query) // as validDocument does before gqlgen parses it
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, maxTokens)
+	if err != nil {
+		return ""
+	}
+	op := doc.Operations.ForName(operationName)
+	if op == nil || op.Operation != ast.Mutation {
+		return ""
+	}
+	for _, sel := range op.SelectionSet {
+		f, ok := sel.(*ast.Field)
+		if !ok || f.Name != "ingestCustomers" {
+			continue
+		}
+		arg := f.Arguments.ForName("customers")
+		if arg == nil || arg.Value == nil || arg.Value.Kind != ast.Variable {
+			continue
+		}
+		def := op.VariableDefinitions.ForName(arg.Value.Raw)
+		if def == nil || def.DefaultValue != nil || len(def.Directives) > 0 || !customersType(def.Type) {
+			continue
+		}
+		if variableMentions(query, def.Variable) == 2 { // its definition and this argument
+			return def.Variable
+		}
+	}
+	return ""
+}
+
+// customersType tells whether t is [CustomerInput!]!, the type of the argument.
+func customersType(t *ast.Type) bool {
+	return t != nil && t.NonNull && t.Elem != nil && t.Elem.NamedType == "CustomerInput" && t.Elem.NonNull && t.Elem.Elem == nil
+}
+
+// variableMentions counts the $name tokens of a document: definitions and uses, in every
+// operation and fragment.
+func variableMentions(query, name string) int {
+	lex := lexer.New(&ast.Source{Input: query})
+	n, dollar := 0, false
+	for {
+		tok, err := lex.ReadToken()
+		if err != nil || tok.Kind == lexer.EOF {
+			return n
+		}
+		if dollar && tok.Kind == lexer.Name && tok.Value == name {
+			n++
+		}
+		dollar = tok.Kind == lexer.Dollar
+	}
+}
