@@ -177,3 +177,35 @@ func TestDirectExecutorLargeAnswers(t *testing.T) {
 		}
 	})
 }
+
+// A document's collected fields are kept with it for the requests that send it again, unless
+// a directive reads a variable: the same text with other values of @include and @skip, and
+// a fragment spread under them, answers as the generated executor does every time.
+func TestDirectExecutorDocumentSentAgain(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		e.mustIngest(t, many(3, "O1")...)
+		generated := e.sibling(t, func(c *config) { c.directReads = false })
+		docs := []string{
+			`query($a: Boolean!, $b: Boolean!) { customers(first: 2) { nodes { sourceCustomerId
+				postalCode @include(if: $a) country @skip(if: $b) ...F @include(if: $b)
+				accounts @skip(if: $a) { sourceAccountId } } } }
+			fragment F on Customer { organizationId }`,
+			`query($a: Boolean!) { customers(first: 2) { nodes { sourceCustomerId postalCode @include(if: true)
+				country @skip(if: true) ... on Customer @include(if: $a) { organizationId } } } }`,
+			`query($a: Boolean!, $b: Boolean!) { customers(first: 2) { nodes { sourceCustomerId postalCode @include(if: false) } } }`,
+		}
+		for _, doc := range docs {
+			for _, v := range []obj{{"a": true, "b": false}, {"a": false, "b": true}, {"a": true, "b": true}, {"a": true, "b": false}} {
+				if _, ok := v["b"]; ok && !strings.Contains(doc, "$b") {
+					delete(v, "b")
+				}
+				body := jsonString(obj{"query": doc, "variables": v})
+				wantStatus, want := postRaw(t, generated, "", body)
+				gotStatus, got := postRaw(t, e.url, "", body)
+				if gotStatus != wantStatus || !bytes.Equal(got, want) {
+					t.Errorf("%v: direct answer %d %s, generated %d %s\n%s", v, gotStatus, got, wantStatus, want, doc)
+				}
+			}
+		}
+	})
+}

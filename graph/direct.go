@@ -109,25 +109,28 @@ type directRun struct {
 	children map[selectionKey][]graphql.CollectedField
 }
 
-// selectionKey names a field's selection as collected: where its first element is and how
-// many there are. The selection of a field merged from several nodes is a slice of its own,
+// selectionKey names a field's selection as collected on some types: where its first element
+// is, how many there are, and the types' list. A field collected from one node has the
+// document's selection (ownSelections); one merged from several nodes has a slice of its own,
 // so two parents whose selections differ never share a key, and the objects of one list,
 // which share their parent's collected fields, always do.
 type selectionKey struct {
 	first *ast.Selection
 	n     int
+	types *string
 }
 
 // childFields is collect of f's selection on types, once per request and selection.
 func (x *directRun) childFields(f graphql.CollectedField, types []string) []graphql.CollectedField {
-	if len(f.Selections) == 0 {
-		return x.collect(f.Selections, types)
+	sel := ownSelections(f) // collected.go
+	if len(sel) == 0 || len(types) == 0 {
+		return x.collect(sel, types)
 	}
-	k := selectionKey{&f.Selections[0], len(f.Selections)}
+	k := selectionKey{&sel[0], len(sel), &types[0]}
 	if fields, ok := x.children[k]; ok {
 		return fields
 	}
-	fields := x.collect(f.Selections, types)
+	fields := x.collect(sel, types)
 	if x.children == nil {
 		x.children = map[selectionKey][]graphql.CollectedField{}
 	}
@@ -137,7 +140,7 @@ func (x *directRun) childFields(f graphql.CollectedField, types []string) []grap
 
 // collect is CollectFields, or nil when a field of the selection is deferred.
 func (x *directRun) collect(sel ast.SelectionSet, types []string) []graphql.CollectedField {
-	fields := graphql.CollectFields(x.op, sel, types)
+	fields := collected(x.op, sel, types) // collected.go
 	for _, f := range fields {
 		if f.IsDeferred() {
 			return nil
