@@ -257,7 +257,7 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 	if err := writeRows(w, accounts, newAccount, upsertAccountsPG, "source_account_id"); err != nil {
 		return err
 	}
-	deleted, err := replaceHolders(w.tx, w.d, holderChanged)
+	deleted, err := replaceHolders(w.tx, w.d, holderChanged, storedHolders, stray)
 	if err != nil {
 		return err
 	}
@@ -397,29 +397,46 @@ func upsertRows[T any](tx *gorm.DB, rows []*T, key []string) error {
 // replaceHolders rewrites the holder rows of the given accounts from their SourceCustomerIDs
 // and removes their cards whose holder no longer holds the account (a card's holder must hold
 // its account). It returns how many cards went.
-func replaceHolders(tx *gorm.DB, d dialect, accounts []*models.Account) (cardsDeleted int, err error) {
+//
+// stored are the holder rows and stray the accounts with such cards, as read under the
+// accounts' locks (holdersOf, strayCards): holder rows and cards of an account are written
+// only under its lock, so the deletes go only to the accounts that have something to delete,
+// and a first load, whose accounts have neither, deletes nothing.
+func replaceHolders(tx *gorm.DB, d dialect, accounts []*models.Account, stored map[string][]string, stray map[string]bool) (cardsDeleted int, err error) {
 	if len(accounts) == 0 {
 		return 0, nil
 	}
-	ids := make([]string, len(accounts))
+	var held, strays []string
 	var holders []*models.AccountHolder
-	for i, a := range accounts {
-		ids[i] = a.SourceAccountID
+	for _, a := range accounts {
+		if len(stored[a.SourceAccountID]) > 0 {
+			held = append(held, a.SourceAccountID)
+		}
+		if stray[a.SourceAccountID] {
+			strays = append(strays, a.SourceAccountID)
+		}
 		for pos, h := range a.SourceCustomerIDs {
 			holders = append(holders, &models.AccountHolder{SourceAccountID: a.SourceAccountID, SourceCustomerID: h, Position: pos})
 		}
 	}
-	if err := tx.Where(d.in("source_account_id", ids)).Delete(&models.AccountHolder{}).Error; err != nil {
-		return 0, err
+	if len(held) > 0 {
+		if err := tx.Where(d.in("source_account_id", held)).Delete(&models.AccountHolder{}).Error; err != nil {
+			return 0, err
+		}
 	}
 	insert := func() error { return tx.CreateInBatches(holders, insertChunk).Error }
 	if d == dialectPostgres {
 		insert = func() error { return insertHoldersPG(tx, holders) }
 	}
-	if err := insert(); err != nil {
-		return 0, err
+	if len(holders) > 0 {
+		if err := insert(); err != nil {
+			return 0, err
+		}
 	}
-	in := d.in("cards.source_account_id", ids)
+	if len(strays) == 0 {
+		return 0, nil
+	}
+	in := d.in("cards.source_account_id", strays)
 	res := tx.Where(in).Where("NOT EXISTS (SELECT 1 FROM account_holders h WHERE h.source_account_id = cards.source_account_id" +
 		" AND h.source_customer_id = cards.source_customer_id)").Delete(&models.Card{})
 	return int(res.RowsAffected), res.Error
