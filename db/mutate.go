@@ -133,7 +133,7 @@ func (s *Store) repairHolders(tx *gorm.DB, a *models.Account) (bool, error) {
 	if slices.Equal(holders[a.SourceAccountID], a.SourceCustomerIDs) && len(stray) == 0 {
 		return false, nil
 	}
-	_, err = replaceHolders(tx, s.dialect, accounts, holders, stray)
+	_, err = replaceHolders(tx, nil, s.dialect, accounts, holders, stray)
 	return true, err
 }
 
