@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -53,7 +54,7 @@ func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.Cus
 	// recomputed from the validation's outcome on each run.
 	var written *IngestResult
 	rejected := false
-	err := s.transact(ctx, func(tx *gorm.DB) error {
+	err := s.transactOn(ctx, true, func(tx *gorm.DB, conn *sql.Conn) error {
 		rejected = false
 		run := &IngestResult{Customers: []*models.Customer{}, Summary: emptySummary(opt.DryRun)}
 		bad := slices.Clone(invalid)
@@ -79,7 +80,7 @@ func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.Cus
 		}
 		run.Summary.SkippedCustomers = skipped
 		rows := models.BuildRows(in, func(i int) bool { return !bad[i] })
-		w := &writer{tx: tx, d: s.dialect, now: time.Now().UTC().Truncate(time.Microsecond), sum: &run.Summary}
+		w := &writer{tx: tx, conn: conn, d: s.dialect, now: time.Now().UTC().Truncate(time.Microsecond), sum: &run.Summary}
 		if err := w.write(rows, existing); err != nil {
 			return err
 		}
@@ -195,10 +196,12 @@ func customersByIDs(tx *gorm.DB, d dialect, ids []string) (map[string]*models.Cu
 
 // writer compares a batch's rows with what is stored and writes only the differences.
 type writer struct {
-	tx  *gorm.DB
-	d   dialect
-	now time.Time
-	sum *models.IngestSummary
+	tx *gorm.DB
+	// conn is the connection holding tx (PostgreSQL), for COPY.
+	conn *sql.Conn
+	d    dialect
+	now  time.Time
+	sum  *models.IngestSummary
 }
 
 // insertChunk keeps multi-row statements under both databases' parameter limits.
@@ -215,7 +218,7 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 		customers = append(customers, c)
 	}
 	newCustomer := func(c *models.Customer) bool { return existingCustomers[c.SourceCustomerID] == nil }
-	if err := writeRows(w, customers, newCustomer, upsertCustomersPG, "source_customer_id"); err != nil {
+	if err := writeRows(w, customers, newCustomer, customersPG, "source_customer_id"); err != nil {
 		return err
 	}
 
@@ -254,10 +257,10 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 		}
 	}
 	newAccount := func(a *models.Account) bool { return storedAccounts[a.SourceAccountID] == nil }
-	if err := writeRows(w, accounts, newAccount, upsertAccountsPG, "source_account_id"); err != nil {
+	if err := writeRows(w, accounts, newAccount, accountsPG, "source_account_id"); err != nil {
 		return err
 	}
-	deleted, err := replaceHolders(w.tx, w.d, holderChanged)
+	deleted, err := replaceHolders(w.tx, w.conn, w.d, holderChanged, storedHolders, stray)
 	if err != nil {
 		return err
 	}
@@ -271,13 +274,13 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 		}
 	}
 	newCard := func(c *models.Card) bool { return cardsByKey[c.Key()] == nil }
-	return writeRows(w, cards, newCard, upsertCardsPG, "source_account_id", "source_customer_id", "last4")
+	return writeRows(w, cards, newCard, cardsPG, "source_account_id", "source_customer_id", "last4")
 }
 
 // writeRows writes rows that are new (isNew) or changed: on PostgreSQL in at most two
-// statements, an insert of the new rows and an upsert of the others (ingest_postgres.go); on
+// statements, a COPY of the new rows and an upsert of the others (ingest_postgres.go); on
 // SQLite through GORM's multi-row upserts.
-func writeRows[T any](w *writer, rows []*T, isNew func(*T) bool, pg func(tx *gorm.DB, rows []*T, conflict bool) error, key ...string) error {
+func writeRows[T any](w *writer, rows []*T, isNew func(*T) bool, pg *pgTable[T], key ...string) error {
 	if w.d != dialectPostgres {
 		return upsertRows(w.tx, rows, key)
 	}
@@ -289,10 +292,10 @@ func writeRows[T any](w *writer, rows []*T, isNew func(*T) bool, pg func(tx *gor
 			changed = append(changed, r)
 		}
 	}
-	if err := pg(w.tx, fresh, false); err != nil {
+	if err := pg.write(w.tx, w.conn, fresh, true); err != nil {
 		return err
 	}
-	return pg(w.tx, changed, true)
+	return pg.write(w.tx, w.conn, changed, false)
 }
 
 // holdersOf reads the holder rows of the given accounts, each account's holders in position
@@ -396,30 +399,47 @@ func upsertRows[T any](tx *gorm.DB, rows []*T, key []string) error {
 
 // replaceHolders rewrites the holder rows of the given accounts from their SourceCustomerIDs
 // and removes their cards whose holder no longer holds the account (a card's holder must hold
-// its account). It returns how many cards went.
-func replaceHolders(tx *gorm.DB, d dialect, accounts []*models.Account) (cardsDeleted int, err error) {
+// its account). It returns how many cards went. conn is the connection holding tx, or nil.
+//
+// stored are the holder rows and stray the accounts with such cards, as read under the
+// accounts' locks (holdersOf, strayCards): holder rows and cards of an account are written
+// only under its lock, so the deletes go only to the accounts that have something to delete,
+// and a first load, whose accounts have neither, deletes nothing.
+func replaceHolders(tx *gorm.DB, conn *sql.Conn, d dialect, accounts []*models.Account, stored map[string][]string, stray map[string]bool) (cardsDeleted int, err error) {
 	if len(accounts) == 0 {
 		return 0, nil
 	}
-	ids := make([]string, len(accounts))
+	var held, strays []string
 	var holders []*models.AccountHolder
-	for i, a := range accounts {
-		ids[i] = a.SourceAccountID
+	for _, a := range accounts {
+		if len(stored[a.SourceAccountID]) > 0 {
+			held = append(held, a.SourceAccountID)
+		}
+		if stray[a.SourceAccountID] {
+			strays = append(strays, a.SourceAccountID)
+		}
 		for pos, h := range a.SourceCustomerIDs {
 			holders = append(holders, &models.AccountHolder{SourceAccountID: a.SourceAccountID, SourceCustomerID: h, Position: pos})
 		}
 	}
-	if err := tx.Where(d.in("source_account_id", ids)).Delete(&models.AccountHolder{}).Error; err != nil {
-		return 0, err
+	if len(held) > 0 {
+		if err := tx.Where(d.in("source_account_id", held)).Delete(&models.AccountHolder{}).Error; err != nil {
+			return 0, err
+		}
 	}
 	insert := func() error { return tx.CreateInBatches(holders, insertChunk).Error }
 	if d == dialectPostgres {
-		insert = func() error { return insertHoldersPG(tx, holders) }
+		insert = func() error { return holdersPG.write(tx, conn, holders, true) }
 	}
-	if err := insert(); err != nil {
-		return 0, err
+	if len(holders) > 0 {
+		if err := insert(); err != nil {
+			return 0, err
+		}
 	}
-	in := d.in("cards.source_account_id", ids)
+	if len(strays) == 0 {
+		return 0, nil
+	}
+	in := d.in("cards.source_account_id", strays)
 	res := tx.Where(in).Where("NOT EXISTS (SELECT 1 FROM account_holders h WHERE h.source_account_id = cards.source_account_id" +
 		" AND h.source_customer_id = cards.source_customer_id)").Delete(&models.Card{})
 	return int(res.RowsAffected), res.Error

@@ -1,77 +1,173 @@
 package db
 
 import (
+	"context"
+	"database/sql"
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/stdlib"
 	"gorm.io/gorm"
 
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
-// On PostgreSQL, an ingest writes each table in one statement whatever the batch's size: the
-// rows travel as one array per column (binary, one parameter each) and unnest turns them back
-// into rows. GORM's multi-row INSERT had eleven parameters per row, each encoded on its own,
-// in chunks under PostgreSQL's parameter limit; encoding them was a fifth of the loader's CPU.
+// On PostgreSQL, an ingest writes each table in at most two statements whatever the batch's
+// size, both binary:
+//
+//   - the rows it found absent go in by COPY FROM STDIN, on the connection holding the
+//     transaction (Store.transactOn). COPY has no ON CONFLICT, and needs none: the ingest holds
+//     the advisory locks of their keys (lock.go), so no other writer of this store can have
+//     created them since it looked. Against an INSERT ... SELECT FROM unnest of the same rows
+//     it spares PostgreSQL the function scan and its tuplestore, and writes the heap a page of
+//     rows per WAL record instead of a record per row. A transaction without a connection of
+//     its own (an account's update rewriting its holder rows) inserts through unnest.
+//   - the rows it found changed are upserted in one statement: the rows travel as one array per
+//     column (binary, one parameter each) and unnest turns them back into rows, updated on the
+//     conflict of their key. GORM's multi-row INSERT had eleven parameters per row, each
+//     encoded on its own, in chunks under PostgreSQL's parameter limit.
+//
 // SQLite keeps GORM's statements (upsertRows).
 
-// pgColumns is a column list: name and PostgreSQL type of each.
-type pgColumns [][2]string
+// pgField is a column of a table: its name, its PostgreSQL type, and how a row gives its value.
+type pgField[R any] interface {
+	name() string
+	pgType() string
+	// array is the column of the rows, one array parameter.
+	array(rows []*R) any
+	// value is the row's value, for COPY.
+	value(row *R) any
+}
 
-// unnestInsert is INSERT INTO table (cols) SELECT * FROM unnest(one array per column), and
-// the same with every column but the key and created_at replaced on a conflict of the key.
-//
-// Rows an ingest found absent are inserted without ON CONFLICT, which costs PostgreSQL a
-// probe of the key and a WAL record less per row: the ingest holds the advisory locks of
-// their keys (lock.go), so no other writer of this store can have created them since.
-func unnestInsert(table string, cols pgColumns, key ...string) (insert, upsert string) {
-	var names, arrays, set []string
-	for _, c := range cols {
-		names = append(names, c[0])
-		arrays = append(arrays, "CAST(? AS "+c[1]+"[])")
-		if !slices.Contains(key, c[0]) && c[0] != "created_at" {
-			set = append(set, c[0]+" = excluded."+c[0])
+type field[R, T any] struct {
+	col, typ string
+	get      func(*R) T
+}
+
+func (f field[R, T]) name() string        { return f.col }
+func (f field[R, T]) pgType() string      { return f.typ }
+func (f field[R, T]) array(rows []*R) any { return columns(rows, f.get) }
+func (f field[R, T]) value(row *R) any    { return f.get(row) }
+
+func col[R, T any](name, typ string, get func(*R) T) pgField[R] { return field[R, T]{name, typ, get} }
+
+// pgTable is how an ingest writes one table.
+type pgTable[R any] struct {
+	name   string
+	fields []pgField[R]
+	names  []string
+	// insert is INSERT INTO table (cols) SELECT * FROM unnest(one array per column); upsert
+	// the same replacing every column but the key and created_at on a conflict of the key (""
+	// without a key).
+	insert, upsert string
+}
+
+func newPGTable[R any](name string, key []string, fields ...pgField[R]) *pgTable[R] {
+	t := &pgTable[R]{name: name, fields: fields}
+	var arrays, set []string
+	for _, f := range fields {
+		t.names = append(t.names, f.name())
+		arrays = append(arrays, "CAST(? AS "+f.pgType()+"[])")
+		if !slices.Contains(key, f.name()) && f.name() != "created_at" {
+			set = append(set, f.name()+" = excluded."+f.name())
 		}
 	}
-	insert = "INSERT INTO " + table + " (" + strings.Join(names, ", ") + ") SELECT * FROM unnest(" + strings.Join(arrays, ", ") + ")"
+	t.insert = "INSERT INTO " + name + " (" + strings.Join(t.names, ", ") + ") SELECT * FROM unnest(" + strings.Join(arrays, ", ") + ")"
 	if len(key) > 0 {
-		upsert = insert + " ON CONFLICT (" + strings.Join(key, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
+		t.upsert = t.insert + " ON CONFLICT (" + strings.Join(key, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ")
 	}
-	return insert, upsert
+	return t
 }
 
-// pgStatement picks the insert or the upsert of a pair unnestInsert made.
-func pgStatement(pair [2]string, conflict bool) string {
-	if conflict {
-		return pair[1]
+// write inserts rows that are new (fresh: by COPY on conn, the transaction's connection, or
+// without one by unnest) or upserts rows that exist.
+func (t *pgTable[R]) write(tx *gorm.DB, conn *sql.Conn, rows []*R, fresh bool) error {
+	if len(rows) == 0 {
+		return nil
 	}
-	return pair[0]
+	if fresh && conn != nil {
+		return t.copy(tx, conn, rows)
+	}
+	statement := t.upsert
+	if fresh {
+		statement = t.insert
+	}
+	args := make([]any, len(t.fields))
+	for i, f := range t.fields {
+		args[i] = f.array(rows)
+	}
+	return tx.Exec(statement, args...).Error
 }
 
-func pair(insert, upsert string) [2]string { return [2]string{insert, upsert} }
+// copy runs COPY table (cols) FROM STDIN of rows. It goes through GORM like every other
+// statement, so that the logger, the statement counts and the spans see it: its Exec runs on
+// a connection pool of one statement, copyPool.
+func (t *pgTable[R]) copy(tx *gorm.DB, conn *sql.Conn, rows []*R) error {
+	src := &copyRows[R]{rows: rows, fields: t.fields, vals: make([]any, len(t.fields))}
+	c := tx.Session(&gorm.Session{Context: tx.Statement.Context})
+	c.Statement.ConnPool = copyPool{conn: conn, table: t.name, cols: t.names, src: src}
+	c.Statement.Table = t.name
+	return c.Exec("COPY " + t.name + " (" + strings.Join(t.names, ", ") + ") FROM STDIN BINARY").Error
+}
 
-var (
-	upsertCustomersSQL = pair(unnestInsert("customers", pgColumns{{"source_customer_id", "text"}, {"source_parent_customer_id", "text"},
-		{"organization_id", "text"}, {"postal_code", "text"}, {"country", "text"}, {"customer_creation_date", "timestamptz"},
-		{"enrollment_start_date", "timestamptz"}, {"enrollment_end_date", "timestamptz"}, {"enrollment_opt_in_status", "text"},
-		{"alert_opt_in_status", "text"}, {"targeting_indicator", "text"}, {"redemption_eligibility", "text"},
-		{"created_at", "timestamptz"}, {"updated_at", "timestamptz"}}, "source_customer_id"))
-	upsertAccountsSQL = pair(unnestInsert("accounts", pgColumns{{"source_account_id", "text"}, {"source_customer_ids", "text"},
-		{"primary_source_customer_id", "text"}, {"status", "text"}, {"type", "text"}, {"source_portfolio_id", "text"},
-		{"account_open_date", "timestamptz"}, {"account_close_date", "timestamptz"}, {"created_at", "timestamptz"},
-		{"updated_at", "timestamptz"}}, "source_account_id"))
-	upsertCardsSQL = pair(unnestInsert("cards", pgColumns{{"source_account_id", "text"}, {"source_customer_id", "text"}, {"last4", "text"},
-		{"iin", "text"}, {"card_type", "text"}, {"status", "text"}, {"network_identifier", "bigint"}, {"open_date", "timestamptz"},
-		{"close_date", "timestamptz"}, {"created_at", "timestamptz"}, {"updated_at", "timestamptz"}},
-		"source_account_id", "source_customer_id", "last4"))
-	insertHoldersSQL, _ = unnestInsert("account_holders", pgColumns{{"source_account_id", "text"}, {"source_customer_id", "text"},
-		{"position", "bigint"}})
-)
+// copyRows feeds rows to pgx's COPY, one row's values at a time (pgx encodes them before it
+// asks for the next).
+type copyRows[R any] struct {
+	rows   []*R
+	fields []pgField[R]
+	vals   []any
+	i      int
+}
+
+func (c *copyRows[R]) Next() bool { c.i++; return c.i <= len(c.rows) }
+func (c *copyRows[R]) Err() error { return nil }
+
+func (c *copyRows[R]) Values() ([]any, error) {
+	r := c.rows[c.i-1]
+	for j, f := range c.fields {
+		c.vals[j] = f.value(r)
+	}
+	return c.vals, nil
+}
+
+// copyPool is a gorm.ConnPool for one COPY: its ExecContext sends src to the table by pgx's
+// CopyFrom on the pgx connection beneath conn, inside the transaction conn holds. It takes no
+// other statement.
+type copyPool struct {
+	conn  *sql.Conn
+	table string
+	cols  []string
+	src   pgx.CopyFromSource
+}
+
+func (p copyPool) ExecContext(ctx context.Context, _ string, _ ...any) (sql.Result, error) {
+	var n int64
+	err := p.conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("the PostgreSQL pool holds a %T connection", driverConn)
+		}
+		var err error
+		n, err = c.Conn().CopyFrom(ctx, pgx.Identifier{p.table}, p.cols, p.src)
+		return err
+	})
+	return driver.RowsAffected(n), err
+}
+
+var errCopyOnly = errors.New("a COPY connection pool runs only its COPY")
+
+func (copyPool) PrepareContext(context.Context, string) (*sql.Stmt, error) { return nil, errCopyOnly }
+func (copyPool) QueryContext(context.Context, string, ...any) (*sql.Rows, error) {
+	return nil, errCopyOnly
+}
+func (copyPool) QueryRowContext(context.Context, string, ...any) *sql.Row { return nil }
 
 // column is one array parameter, encoded by pgx as a binary array (pgtype.ArrayGetter), with
 // nil pointers as NULL. Value only keeps GORM from expanding the slice into a list of
@@ -112,76 +208,55 @@ func enumPtr[E ~string](e *E) *string {
 	return &s
 }
 
-func upsertCustomersPG(tx *gorm.DB, rows []*models.Customer, conflict bool) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	type c = models.Customer
-	return tx.Exec(pgStatement(upsertCustomersSQL, conflict),
-		columns(rows, func(r *c) string { return r.SourceCustomerID }),
-		columns(rows, func(r *c) *string { return r.SourceParentCustomerID }),
-		columns(rows, func(r *c) string { return r.OrganizationID }),
-		columns(rows, func(r *c) string { return r.PostalCode }),
-		columns(rows, func(r *c) string { return r.Country }),
-		columns(rows, func(r *c) time.Time { return r.CustomerCreationDate }),
-		columns(rows, func(r *c) time.Time { return r.EnrollmentStartDate }),
-		columns(rows, func(r *c) *time.Time { return r.EnrollmentEndDate }),
-		columns(rows, func(r *c) string { return string(r.EnrollmentOptInStatus) }),
-		columns(rows, func(r *c) string { return jsonText(r.AlertOptInStatus) }),
-		columns(rows, func(r *c) string { return string(r.TargetingIndicator) }),
-		columns(rows, func(r *c) *string { return enumPtr(r.RedemptionEligibility) }),
-		columns(rows, func(r *c) time.Time { return r.CreatedAt }),
-		columns(rows, func(r *c) time.Time { return r.UpdatedAt }),
-	).Error
-}
+type (
+	customerRow = models.Customer
+	accountRow  = models.Account
+	cardRow     = models.Card
+	holderRow   = models.AccountHolder
+)
 
-func upsertAccountsPG(tx *gorm.DB, rows []*models.Account, conflict bool) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	type a = models.Account
-	return tx.Exec(pgStatement(upsertAccountsSQL, conflict),
-		columns(rows, func(r *a) string { return r.SourceAccountID }),
-		columns(rows, func(r *a) string { return jsonText(r.SourceCustomerIDs) }),
-		columns(rows, func(r *a) string { return r.PrimarySourceCustomerID }),
-		columns(rows, func(r *a) string { return string(r.Status) }),
-		columns(rows, func(r *a) string { return string(r.Type) }),
-		columns(rows, func(r *a) string { return r.SourcePortfolioID }),
-		columns(rows, func(r *a) time.Time { return r.AccountOpenDate }),
-		columns(rows, func(r *a) *time.Time { return r.AccountCloseDate }),
-		columns(rows, func(r *a) time.Time { return r.CreatedAt }),
-		columns(rows, func(r *a) time.Time { return r.UpdatedAt }),
-	).Error
-}
-
-func upsertCardsPG(tx *gorm.DB, rows []*models.Card, conflict bool) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	type c = models.Card
-	return tx.Exec(pgStatement(upsertCardsSQL, conflict),
-		columns(rows, func(r *c) string { return r.SourceAccountID }),
-		columns(rows, func(r *c) string { return r.SourceCustomerID }),
-		columns(rows, func(r *c) string { return r.Last4 }),
-		columns(rows, func(r *c) string { return r.IIN }),
-		columns(rows, func(r *c) string { return string(r.CardType) }),
-		columns(rows, func(r *c) string { return string(r.Status) }),
-		columns(rows, func(r *c) int64 { return int64(r.NetworkIdentifier) }),
-		columns(rows, func(r *c) time.Time { return r.OpenDate }),
-		columns(rows, func(r *c) *time.Time { return r.CloseDate }),
-		columns(rows, func(r *c) time.Time { return r.CreatedAt }),
-		columns(rows, func(r *c) time.Time { return r.UpdatedAt }),
-	).Error
-}
-
-func insertHoldersPG(tx *gorm.DB, rows []*models.AccountHolder) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	type h = models.AccountHolder
-	return tx.Exec(insertHoldersSQL,
-		columns(rows, func(r *h) string { return r.SourceAccountID }),
-		columns(rows, func(r *h) string { return r.SourceCustomerID }),
-		columns(rows, func(r *h) int64 { return int64(r.Position) }),
-	).Error
-}
+var (
+	customersPG = newPGTable("customers", []string{"source_customer_id"},
+		col("source_customer_id", "text", func(r *customerRow) string { return r.SourceCustomerID }),
+		col("source_parent_customer_id", "text", func(r *customerRow) *string { return r.SourceParentCustomerID }),
+		col("organization_id", "text", func(r *customerRow) string { return r.OrganizationID }),
+		col("postal_code", "text", func(r *customerRow) string { return r.PostalCode }),
+		col("country", "text", func(r *customerRow) string { return r.Country }),
+		col("customer_creation_date", "timestamptz", func(r *customerRow) time.Time { return r.CustomerCreationDate }),
+		col("enrollment_start_date", "timestamptz", func(r *customerRow) time.Time { return r.EnrollmentStartDate }),
+		col("enrollment_end_date", "timestamptz", func(r *customerRow) *time.Time { return r.EnrollmentEndDate }),
+		col("enrollment_opt_in_status", "text", func(r *customerRow) string { return string(r.EnrollmentOptInStatus) }),
+		col("alert_opt_in_status", "text", func(r *customerRow) string { return jsonText(r.AlertOptInStatus) }),
+		col("targeting_indicator", "text", func(r *customerRow) string { return string(r.TargetingIndicator) }),
+		col("redemption_eligibility", "text", func(r *customerRow) *string { return enumPtr(r.RedemptionEligibility) }),
+		col("created_at", "timestamptz", func(r *customerRow) time.Time { return r.CreatedAt }),
+		col("updated_at", "timestamptz", func(r *customerRow) time.Time { return r.UpdatedAt }))
+	accountsPG = newPGTable("accounts", []string{"source_account_id"},
+		col("source_account_id", "text", func(r *accountRow) string { return r.SourceAccountID }),
+		col("source_customer_ids", "text", func(r *accountRow) string { return jsonText(r.SourceCustomerIDs) }),
+		col("primary_source_customer_id", "text", func(r *accountRow) string { return r.PrimarySourceCustomerID }),
+		col("status", "text", func(r *accountRow) string { return string(r.Status) }),
+		col("type", "text", func(r *accountRow) string { return string(r.Type) }),
+		col("source_portfolio_id", "text", func(r *accountRow) string { return r.SourcePortfolioID }),
+		col("account_open_date", "timestamptz", func(r *accountRow) time.Time { return r.AccountOpenDate }),
+		col("account_close_date", "timestamptz", func(r *accountRow) *time.Time { return r.AccountCloseDate }),
+		col("created_at", "timestamptz", func(r *accountRow) time.Time { return r.CreatedAt }),
+		col("updated_at", "timestamptz", func(r *accountRow) time.Time { return r.UpdatedAt }))
+	cardsPG = newPGTable("cards", []string{"source_account_id", "source_customer_id", "last4"},
+		col("source_account_id", "text", func(r *cardRow) string { return r.SourceAccountID }),
+		col("source_customer_id", "text", func(r *cardRow) string { return r.SourceCustomerID }),
+		col("last4", "text", func(r *cardRow) string { return r.Last4 }),
+		col("iin", "text", func(r *cardRow) string { return r.IIN }),
+		col("card_type", "text", func(r *cardRow) string { return string(r.CardType) }),
+		col("status", "text", func(r *cardRow) string { return string(r.Status) }),
+		col("network_identifier", "bigint", func(r *cardRow) int64 { return int64(r.NetworkIdentifier) }),
+		col("open_date", "timestamptz", func(r *cardRow) time.Time { return r.OpenDate }),
+		col("close_date", "timestamptz", func(r *cardRow) *time.Time { return r.CloseDate }),
+		col("created_at", "timestamptz", func(r *cardRow) time.Time { return r.CreatedAt }),
+		col("updated_at", "timestamptz", func(r *cardRow) time.Time { return r.UpdatedAt }))
+	// Holder rows are only ever inserted, after the account's old ones are deleted.
+	holdersPG = newPGTable("account_holders", nil,
+		col("source_account_id", "text", func(r *holderRow) string { return r.SourceAccountID }),
+		col("source_customer_id", "text", func(r *holderRow) string { return r.SourceCustomerID }),
+		col("position", "bigint", func(r *holderRow) int64 { return int64(r.Position) }))
+)

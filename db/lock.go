@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"hash/fnv"
 	"math/rand/v2"
@@ -60,6 +61,13 @@ func (s *Store) lock(tx *gorm.DB, keys []string) error {
 // deadlock or a serialization failure. fn must compute everything it returns afresh on each
 // run.
 func (s *Store) transact(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.transactOn(ctx, false, func(tx *gorm.DB, _ *sql.Conn) error { return fn(tx) })
+}
+
+// transactOn is transact, on PostgreSQL with dedicated set on a connection taken from the pool
+// for the transaction, which fn is given (for COPY, which database/sql cannot send); otherwise
+// fn is given nil.
+func (s *Store) transactOn(ctx context.Context, dedicated bool, fn func(tx *gorm.DB, conn *sql.Conn) error) error {
 	if s.writer != nil {
 		// SQLite takes one writer at a time; writers of this process queue here, in order and
 		// for as long as their request may wait, instead of polling the file lock for
@@ -71,15 +79,23 @@ func (s *Store) transact(ctx context.Context, fn func(tx *gorm.DB) error) error 
 			return ctx.Err()
 		}
 	}
-	for attempt := 1; ; attempt++ {
-		err := s.db(ctx).Transaction(func(tx *gorm.DB) error {
+	run := func(db *gorm.DB, conn *sql.Conn) error {
+		return db.Transaction(func(tx *gorm.DB) error {
 			if s.genericReads {
 				if err := tx.Exec("SET LOCAL plan_cache_mode = auto").Error; err != nil {
 					return err
 				}
 			}
-			return fn(tx)
+			return fn(tx, conn)
 		})
+	}
+	for attempt := 1; ; attempt++ {
+		var err error
+		if dedicated && s.dialect == dialectPostgres {
+			err = s.db(ctx).Connection(func(db *gorm.DB) error { return run(db, db.Statement.ConnPool.(*sql.Conn)) })
+		} else {
+			err = run(s.db(ctx), nil)
+		}
 		code := retryable(err)
 		if code == "" || ctx.Err() != nil {
 			return err

@@ -129,10 +129,11 @@ func (s *Store) repairHolders(tx *gorm.DB, a *models.Account) (bool, error) {
 		return false, err
 	}
 	accounts := []*models.Account{a}
-	if slices.Equal(holders[a.SourceAccountID], a.SourceCustomerIDs) && len(strayCards(cards, accounts)) == 0 {
+	stray := strayCards(cards, accounts)
+	if slices.Equal(holders[a.SourceAccountID], a.SourceCustomerIDs) && len(stray) == 0 {
 		return false, nil
 	}
-	_, err = replaceHolders(tx, s.dialect, accounts)
+	_, err = replaceHolders(tx, nil, s.dialect, accounts, holders, stray)
 	return true, err
 }
 

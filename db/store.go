@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -259,11 +260,21 @@ func (s *Store) Dialect() string { return string(s.dialect) }
 // after a load into an empty or small database, plans made before autovacuum's next analyze
 // would assume the tables as they were. Analyzing sends every connection the new statistics.
 // On SQLite it does nothing.
+//
+// Each table is analyzed on a connection of its own, at once: one ANALYZE of the four tables
+// used one core for the half second it took at the end of a load.
 func (s *Store) Analyze(ctx context.Context) error {
 	if s.dialect != dialectPostgres {
 		return nil
 	}
-	return storeErr(ctx, s.db(ctx).Exec("ANALYZE customers, accounts, account_holders, cards").Error)
+	tables := []string{"customers", "accounts", "account_holders", "cards"}
+	errs := make([]error, len(tables))
+	var wg sync.WaitGroup
+	for i, t := range tables {
+		wg.Go(func() { errs[i] = s.db(ctx).Exec("ANALYZE " + t).Error })
+	}
+	wg.Wait()
+	return storeErr(ctx, errors.Join(errs...))
 }
 
 // PageSizes are the default and largest connection page sizes.

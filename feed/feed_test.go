@@ -47,6 +47,9 @@ func TestReaderShapes(t *testing.T) {
 		"ndjson":                       "{\"id\": \"a\"}\n{\"id\": \"b\", \"customers\": []}\n",
 		"ndjson without final newline": "{\"id\": \"a\"}\r\n\r\n{\"id\": \"b\"}",
 		"array":                        ` [{"id": "a"}, {"id": "b"}]`,
+		"ndjson, one across lines":     "{\"id\": \"a\"}\n\n{\"id\":\n \"b\"}\n",
+		"ndjson, two on a line":        " {\"id\": \"a\"} {\"id\": \"b\"}\n",
+		"ndjson, a string with \\n":    "{\"id\": \"a\", \"x\": \"1\\n2\"}\n\t{\"id\": \"b\"}  \n\n",
 		"document with BOM":            "\ufeff{\"customers\": [{\"id\": \"a\"}, {\"id\": \"b\"}]}",
 	}
 	for name, in := range cases {

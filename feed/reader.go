@@ -16,14 +16,23 @@ import (
 const peekSize = 64 << 10
 
 // Reader yields the customers of a file, one raw JSON object at a time.
+//
+// NDJSON is read a line at a time while each line holds one whole JSON object: json.Valid
+// checks it as the decoder would, in one pass, where the decoder's reading into a RawMessage
+// scans every value twice. From the first line that is anything else (a value across lines,
+// two on a line, a syntax error, a line longer than the buffer) the decoder reads the rest,
+// so such files read, and fail, exactly as before.
 type Reader struct {
-	dec  *json.Decoder
-	doc  bool // inside the "customers" array of a document
+	br   *bufio.Reader
+	dec  *json.Decoder // nil while NDJSON is read by lines
+	doc  bool          // inside the "customers" array of a document
 	done bool
 	n    int
 	// skipped is the bytes passed over before the decoder's input (a byte order mark), which
 	// positions in the decoder's errors do not count.
 	skipped int64
+	// lines is the bytes of NDJSON read by lines (before the decoder's input).
+	lines int64
 	// start is where in the input the value being read began (or the last one did).
 	start int64
 }
@@ -36,14 +45,17 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, err
 	}
-	rd := &Reader{dec: json.NewDecoder(br)}
+	rd := &Reader{br: br}
 	if bytes.HasPrefix(head, []byte("\ufeff")) {
 		_, _ = br.Discard(3) // a byte order mark some tools write
 		head = head[3:]
 		rd.skipped = 3
 	}
-	rd.dec.UseNumber()
-	switch kind(head) {
+	k := kind(head)
+	if k != "ndjson" {
+		rd.decode(nil)
+	}
+	switch k {
 	case "empty":
 		rd.done = true
 	case "array":
@@ -119,16 +131,27 @@ func (r *Reader) enterCustomers() error {
 	return errors.New(`the document has no "customers" array`)
 }
 
+// decode hands the rest of the input, after pending, to a decoder.
+func (r *Reader) decode(pending []byte) {
+	r.dec = json.NewDecoder(io.MultiReader(bytes.NewReader(pending), r.br))
+	r.dec.UseNumber()
+}
+
 // Next returns the next customer, or io.EOF after the last.
 func (r *Reader) Next() (json.RawMessage, error) {
 	if r.done {
 		return nil, io.EOF
 	}
+	if r.dec == nil {
+		if raw, ok, err := r.nextLine(); ok || err != nil {
+			return raw, err
+		}
+	}
 	if r.doc && !r.dec.More() {
 		r.done = true
 		return nil, io.EOF // the rest of the document is not needed
 	}
-	r.start = r.skipped + r.dec.InputOffset()
+	r.start = r.skipped + r.lines + r.dec.InputOffset()
 	var raw json.RawMessage
 	if err := r.dec.Decode(&raw); err != nil {
 		if errors.Is(err, io.EOF) && !r.doc {
@@ -142,6 +165,30 @@ func (r *Reader) Next() (json.RawMessage, error) {
 	}
 	r.n++
 	return raw, nil
+}
+
+// nextLine reads the next NDJSON line holding one whole object, passing over blank lines.
+// At any other line it hands that line and the rest to the decoder and reports !ok.
+func (r *Reader) nextLine() (raw json.RawMessage, ok bool, err error) {
+	for {
+		line, err := r.br.ReadSlice('\n')
+		if errors.Is(err, io.EOF) && len(line) == 0 {
+			r.done = true
+			return nil, false, io.EOF
+		}
+		v := bytes.Trim(line, " \t\r\n")
+		if err != nil && !errors.Is(err, io.EOF) || len(v) > 0 && (v[0] != '{' || !json.Valid(v)) {
+			r.decode(bytes.Clone(line))
+			return nil, false, nil
+		}
+		start := r.skipped + r.lines
+		r.lines += int64(len(line))
+		if len(v) > 0 {
+			r.start = start
+			r.n++
+			return bytes.Clone(v), true, nil
+		}
+	}
 }
 
 func syntaxErr(err error) error {
