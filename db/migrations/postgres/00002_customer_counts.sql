@@ -3,10 +3,15 @@
 -- is a sum of a few rows instead of a count of up to all customers. Triggers keep it in the
 -- same transaction as each write, by statement (their transition tables hold the rows a
 -- statement inserted, deleted or updated). A writer adds to the row of its own slot (its
--- backend's pid modulo 16), so concurrent writers to one organization seldom wait for each
--- other; a read sums the slots.
+-- backend's pid modulo 256), and holds that row until it commits: two writers to one
+-- organization wait for each other only when their backends share a slot (one pair of
+-- backends in 256); a read sums at most 256 rows per organization.
 
 -- +goose Up
+-- Writers of the previous release may be running: customers stay still from the count below
+-- until the triggers exist (the migration is one transaction), or a customer written in
+-- between would never be counted.
+LOCK TABLE customers IN SHARE ROW EXCLUSIVE MODE;
 CREATE TABLE customer_counts (
     organization_id text NOT NULL,
     slot integer NOT NULL,
@@ -21,17 +26,17 @@ CREATE FUNCTION customer_counts_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO customer_counts AS c (organization_id, slot, n)
-            SELECT organization_id, pg_backend_pid() % 16, count(*) FROM new_rows
+            SELECT organization_id, pg_backend_pid() % 256, count(*) FROM new_rows
             GROUP BY organization_id ORDER BY organization_id
             ON CONFLICT (organization_id, slot) DO UPDATE SET n = c.n + EXCLUDED.n;
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO customer_counts AS c (organization_id, slot, n)
-            SELECT organization_id, pg_backend_pid() % 16, -count(*) FROM old_rows
+            SELECT organization_id, pg_backend_pid() % 256, -count(*) FROM old_rows
             GROUP BY organization_id ORDER BY organization_id
             ON CONFLICT (organization_id, slot) DO UPDATE SET n = c.n + EXCLUDED.n;
     ELSE -- an update: only customers that changed organization move
         INSERT INTO customer_counts AS c (organization_id, slot, n)
-            SELECT organization_id, pg_backend_pid() % 16, sum(d) FROM (
+            SELECT organization_id, pg_backend_pid() % 256, sum(d) FROM (
                 SELECT organization_id, 1 AS d FROM new_rows
                 UNION ALL SELECT organization_id, -1 FROM old_rows) AS moved
             GROUP BY organization_id HAVING sum(d) <> 0 ORDER BY organization_id
