@@ -13,9 +13,9 @@ import (
 )
 
 // On PostgreSQL an ingest writes the rows it found absent by COPY and deletes holder rows and
-// cards only of the accounts it found holding some (db/ingest_postgres.go); SQLite writes every
-// row through GORM's upserts and deletes by the batch's accounts. The same loads, through the
-// ingest command's loader, leave both stores with the same counts, problems and data: new
+// cards only of the accounts it found holding some (db/ingest_postgres.go), as SQLite does too;
+// SQLite writes every row through GORM's upserts. The same loads, through the ingest command's
+// loader, leave both stores with the same counts, problems, totals and data: new
 // trees, a replay, changes beside new rows in one batch (holders dropped with their cards, a
 // card and an account added, attributes changed), a rejected batch and skipped customers.
 func TestIngestPostgresMatchesSQLite(t *testing.T) {

@@ -143,5 +143,30 @@ func storedState(t *testing.T, e *env) string {
     openDate closeDate } } }`
 	var out json.RawMessage
 	e.query(t, q, nil, &out)
+	// The totals (customer_counts, kept by triggers) agree with the customers listed, in all
+	// and per organization.
+	var listed struct {
+		Customers struct {
+			Nodes []struct{ OrganizationID string }
+		}
+	}
+	must(0, json.Unmarshal(out, &listed))
+	perOrg := map[string]int{}
+	for _, c := range listed.Customers.Nodes {
+		perOrg[c.OrganizationID]++
+	}
+	total := func(filter string) int {
+		var n struct{ Customers struct{ TotalCount int } }
+		e.query(t, `{ customers`+filter+` { totalCount } }`, nil, &n)
+		return n.Customers.TotalCount
+	}
+	if got := total(""); got != len(listed.Customers.Nodes) {
+		t.Errorf("totalCount %d, %d customers stored", got, len(listed.Customers.Nodes))
+	}
+	for org, n := range perOrg {
+		if got := total(`(filter: {organizationIds: [` + jsonString(org) + `]})`); got != n {
+			t.Errorf("totalCount of %s: %d, %d customers stored", org, got, n)
+		}
+	}
 	return string(out)
 }
