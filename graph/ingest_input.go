@@ -43,10 +43,13 @@ import (
 
 // decodedIngest is the decoded customers variable of one request.
 type decodedIngest struct {
-	variable  string
-	customers []*models.CustomerInput
-	mu        sync.Mutex
-	taken     bool
+	// query (marked as validDocument marks it) and operationName are what the variable was
+	// found in: the resolver takes the customers only for that operation.
+	query, operationName string
+	variable             string
+	customers            []*models.CustomerInput
+	mu                   sync.Mutex
+	taken                bool
 }
 
 type decodedIngestKey struct{}
@@ -66,7 +69,8 @@ func withDecodedIngest(next http.Handler, log *slog.Logger, maxTokens int) http.
 		}
 		if b, ok := r.Body.(*bodyBytes); ok {
 			if rest, d := decodeIngestBody(b.data, maxTokens); d != nil {
-				log.DebugContext(r.Context(), "ingest input decoded", "request_id", RequestIDFrom(r.Context()), "customers", len(d.customers))
+				log.LogAttrs(r.Context(), slog.LevelDebug, "ingest input decoded",
+					slog.String("request_id", RequestIDFrom(r.Context())), slog.Int("customers", len(d.customers)))
 				r = r.WithContext(context.WithValue(r.Context(), decodedIngestKey{}, d))
 				r.Body, r.ContentLength = newBodyBytes(rest), int64(len(rest))
 			}
@@ -100,6 +104,10 @@ func decodedCustomers(ctx context.Context, customers []*models.CustomerInput) ([
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil || fc.Field.Field == nil {
 		return customers, nil
+	}
+	if op := graphql.GetOperationContext(ctx); op.RawQuery != d.query || op.OperationName != d.operationName {
+		// A hook rewrote the document after the variable was found in it.
+		return nil, &models.Error{Code: models.ErrInternal, Message: "ingest input decoded for another operation"}
 	}
 	arg := fc.Field.Arguments.ForName("customers")
 	if arg == nil || arg.Value == nil || arg.Value.Kind != ast.Variable || arg.Value.Raw != d.variable {
@@ -140,7 +148,7 @@ func decodeIngestBody(body []byte, maxTokens int) ([]byte, *decodedIngest) {
 	}
 	rest := make([]byte, 0, len(body)-(end-start)+2)
 	rest = append(append(append(rest, body[:start]...), "[]"...), body[end:]...)
-	return rest, &decodedIngest{variable: variable, customers: customers}
+	return rest, &decodedIngest{query: markDocument(req.query), operationName: req.operationName, variable: variable, customers: customers}
 }
 
 // span is a value's offsets in the body; end is 0 when there is none.
