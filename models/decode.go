@@ -3,6 +3,7 @@ package models
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -40,8 +41,8 @@ func (d *InputDecoder) Decode(raw []byte) (c *CustomerInput, ok bool) {
 	if d.failed {
 		return nil, false
 	}
-	if _, err := d.dec.ReadToken(); err == nil {
-		return nil, false // more than one value
+	if _, err := d.dec.ReadToken(); err != io.EOF {
+		return nil, false // more than one value, or anything else after the object
 	}
 	return c, true
 }
