@@ -111,6 +111,9 @@ func (t *pgTable[R]) write(tx *gorm.DB, conn *sql.Conn, rows []*R, fresh bool) e
 // a connection pool of one statement, copyPool.
 func (t *pgTable[R]) copy(tx *gorm.DB, conn *sql.Conn, rows []*R) error {
 	src := &copyRows[R]{rows: rows, fields: t.fields, vals: make([]any, len(t.fields))}
+	// A Session with a Context clones the Statement, so the pool set here stays with c: the
+	// transaction's later statements (a batch's upserts after its COPY, which
+	// TestIngestPostgresMatchesSQLite's mixed batches run) still go to tx's connection.
 	c := tx.Session(&gorm.Session{Context: tx.Statement.Context})
 	c.Statement.ConnPool = copyPool{conn: conn, table: t.name, cols: t.names, src: src}
 	c.Statement.Table = t.name
