@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 
@@ -42,6 +43,71 @@ func TestPostgresSessionsPlanGenerically(t *testing.T) {
 		s.Close()
 		if got != want || inWrite != "auto" {
 			t.Errorf("plan_cache_mode with %s = %q, in a write transaction %q; want %q and auto", url, got, inWrite, want)
+		}
+	}
+}
+
+// A result's scan plans are kept from row to row only while a column's destination keeps its
+// type, and a NULL of an outer join's column leaves its plan for the next row that has a value.
+func TestResultScannerFollowsDestinationTypes(t *testing.T) {
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("under CI=true the PostgreSQL tests must run")
+		}
+		t.Skip("no PostgreSQL: set TEST_DATABASE_URL")
+	}
+	s, err := Open(context.Background(), Config{URL: base, NoMigrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	type row struct {
+		n     int
+		text  string
+		bytes []byte
+		cell  optionalCell
+		inner string
+	}
+	rows, err := scanRows(s.db(context.Background()).Raw(
+		"SELECT n, 'v' || n, CASE WHEN n % 3 = 0 THEN NULL ELSE 'o' || n END FROM generate_series(1, 7) AS n ORDER BY n"),
+		func(r *row, buf []any) []any {
+			r.cell.dest = &r.inner
+			buf = append(buf, &r.n)
+			return buf
+		})
+	if err == nil || rows != nil {
+		t.Fatalf("a row of 3 columns into 1 destination: rows %v, err %v; want pgx's error", rows, err)
+	}
+	i := 0
+	rows, err = scanRows(s.db(context.Background()).Raw(
+		"SELECT n, 'v' || n, CASE WHEN n % 3 = 0 THEN NULL ELSE 'o' || n END FROM generate_series(1, 7) AS n ORDER BY n"),
+		func(r *row, buf []any) []any {
+			i++
+			r.cell.dest = &r.inner
+			if i%2 == 0 {
+				return append(buf, &r.n, &r.bytes, &r.cell)
+			}
+			return append(buf, &r.n, &r.text, &r.cell)
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 7 {
+		t.Fatalf("%d rows, want 7", len(rows))
+	}
+	for k, r := range rows {
+		n := k + 1
+		got := r.text
+		if n%2 == 0 {
+			got = string(r.bytes)
+		}
+		wantInner, wantNull := fmt.Sprintf("o%d", n), n%3 == 0
+		if wantNull {
+			wantInner = ""
+		}
+		if r.n != n || got != fmt.Sprintf("v%d", n) || r.cell.null != wantNull || r.inner != wantInner {
+			t.Errorf("row %d = n %d, text %q, null %v, inner %q; want %d, v%d, %v, %q", n, r.n, got, r.cell.null, r.inner, n, n, wantNull, wantInner)
 		}
 	}
 }

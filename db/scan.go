@@ -65,10 +65,11 @@ func scanRows[T any](tx *gorm.DB, dests func(v *T, buf []any) []any) ([]*T, erro
 	var out []*T
 	var buf []any
 	rows, err := tx.Set(pgxScanKey, pgxScan(func(rows pgx.Rows) error {
+		var rs resultScanner
 		for rows.Next() {
 			v := new(T)
 			buf = dests(v, buf[:0])
-			if err := scanPgxRow(rows, buf); err != nil {
+			if err := rs.scan(rows, buf); err != nil {
 				return err
 			}
 			out = append(out, v)
@@ -285,7 +286,7 @@ type optional[T any] struct {
 
 // optionalCell is one column of an optional: its destination in the value, and whether the
 // column was NULL. It is a database/sql Scanner; pgx rows are scanned into its destination
-// by scanPgxRow.
+// by resultScanner.
 type optionalCell struct {
 	dest any
 	null bool
