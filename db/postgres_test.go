@@ -9,9 +9,9 @@ import (
 	"gorm.io/gorm"
 )
 
-// Sessions use generic plans unless the URL says otherwise, and write transactions the
-// default (see openPostgres).
-func TestPostgresSessionsPlanGenerically(t *testing.T) {
+// postgresURL is TEST_DATABASE_URL; without it the test is skipped, or fails under CI=true.
+func postgresURL(t *testing.T) string {
+	t.Helper()
 	base := os.Getenv("TEST_DATABASE_URL")
 	if base == "" {
 		if os.Getenv("CI") == "true" {
@@ -19,6 +19,13 @@ func TestPostgresSessionsPlanGenerically(t *testing.T) {
 		}
 		t.Skip("no PostgreSQL: set TEST_DATABASE_URL")
 	}
+	return base
+}
+
+// Sessions use generic plans unless the URL says otherwise, and write transactions the
+// default (see openPostgres).
+func TestPostgresSessionsPlanGenerically(t *testing.T) {
+	base := postgresURL(t)
 	sep := "?"
 	for _, c := range base {
 		if c == '?' {
@@ -50,13 +57,7 @@ func TestPostgresSessionsPlanGenerically(t *testing.T) {
 // A result's scan plans are kept from row to row only while a column's destination keeps its
 // type, and a NULL of an outer join's column leaves its plan for the next row that has a value.
 func TestResultScannerFollowsDestinationTypes(t *testing.T) {
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("under CI=true the PostgreSQL tests must run")
-		}
-		t.Skip("no PostgreSQL: set TEST_DATABASE_URL")
-	}
+	base := postgresURL(t)
 	s, err := Open(context.Background(), Config{URL: base, NoMigrate: true})
 	if err != nil {
 		t.Fatal(err)
