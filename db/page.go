@@ -42,9 +42,44 @@ type cursor struct {
 	Key   []string `json:"k"`
 }
 
+// encodeCursor is the cursor of a row: the base64 of json.Marshal's cursor{order, key}. Every
+// row of a page gets one, so the JSON of plain strings (which json.Marshal writes as they are)
+// is written directly; a string json.Marshal would escape goes through json.Marshal.
 func encodeCursor(order string, key ...string) string {
-	b, _ := json.Marshal(cursor{Order: order, Key: key}) // strings always marshal
+	plain := plainJSON(order)
+	for _, k := range key {
+		plain = plain && plainJSON(k)
+	}
+	if !plain {
+		b, _ := json.Marshal(cursor{Order: order, Key: key}) // strings always marshal
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	var buf [256]byte
+	b := append(buf[:0], `{"o":"`...)
+	b = append(b, order...)
+	b = append(b, `","k":[`...)
+	for i, k := range key {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"')
+	}
+	b = append(b, "]}"...)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// plainJSON reports whether json.Marshal writes s between quotes as it is: printable ASCII
+// other than the quote, the backslash and the characters it escapes for HTML (<, >, &).
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 func decodeCursor(s, order string, parts int) ([]string, error) {
