@@ -82,31 +82,106 @@ func decodeString(dec *jsontext.Decoder, s *string) bool {
 		if err != nil || bytes.Contains(raw, []byte(`\u`)) {
 			return false
 		}
-		text, err := jsontext.AppendUnquote(nil, raw)
-		if err != nil {
-			return false
-		}
-		*s = string(text)
-		return true
+		return documents.unquote(raw, s)
 	}
 	return false
 }
 
-// decodeObject reads an object, decoded by encoding/json as the transport always has, or null
-// (which leaves m nil).
+// documents keeps the text of the query documents clients send again and again, by their
+// quoted JSON: a document sent before is neither unquoted nor copied again.
+var documents = textCache{max: 256, maxLen: 8 << 10}
+
+// textCache maps quoted JSON strings to their text. It holds at most max strings of at most
+// maxLen bytes, and starts over when full.
+type textCache struct {
+	max, maxLen int
+	mu          sync.RWMutex
+	m           map[string]string
+}
+
+// unquote sets *s to the text of raw, a JSON string without \u escapes.
+func (c *textCache) unquote(raw []byte, s *string) bool {
+	if len(raw) > c.maxLen {
+		text, err := jsontext.AppendUnquote(nil, raw)
+		*s = string(text)
+		return err == nil
+	}
+	c.mu.RLock()
+	text, ok := c.m[string(raw)]
+	c.mu.RUnlock()
+	if ok {
+		*s = text
+		return true
+	}
+	b, err := jsontext.AppendUnquote(nil, raw)
+	if err != nil {
+		return false
+	}
+	*s = string(b)
+	c.mu.Lock()
+	if len(c.m) >= c.max || c.m == nil {
+		c.m = make(map[string]string, c.max)
+	}
+	c.m[string(raw)] = *s
+	c.mu.Unlock()
+	return true
+}
+
+// decodeObject reads an object, or null (which leaves m nil), into what encoding/json makes
+// of it with UseNumber. Its members that are strings without \u escapes, numbers, booleans
+// and null (the variables of most requests) are read here; objects and arrays are decoded
+// by encoding/json.
 func decodeObject(dec *jsontext.Decoder, m *map[string]any) bool {
 	switch dec.PeekKind() {
 	case 'n':
 		_, err := dec.ReadToken()
 		return err == nil
 	case '{':
-		raw, err := dec.ReadValue()
-		if err != nil {
+		if _, err := dec.ReadToken(); err != nil {
 			return false
 		}
-		d := json.NewDecoder(bytes.NewReader(raw))
-		d.UseNumber()
-		return d.Decode(m) == nil
+		out := map[string]any{}
+		for dec.PeekKind() == '"' {
+			tok, err := dec.ReadToken()
+			if err != nil {
+				return false
+			}
+			name := tok.String() // the token lasts until the next read
+			kind := dec.PeekKind()
+			raw, err := dec.ReadValue()
+			if err != nil {
+				return false
+			}
+			var v any
+			switch kind {
+			case '"':
+				if bytes.Contains(raw, []byte(`\u`)) {
+					return false
+				}
+				text, err := jsontext.AppendUnquote(nil, raw)
+				if err != nil {
+					return false
+				}
+				v = string(text)
+			case '0':
+				v = json.Number(raw)
+			case 't', 'f':
+				v = kind == 't'
+			case 'n':
+			default:
+				d := json.NewDecoder(bytes.NewReader(raw))
+				d.UseNumber()
+				if d.Decode(&v) != nil {
+					return false
+				}
+			}
+			out[name] = v
+		}
+		if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' {
+			return false
+		}
+		*m = out
+		return true
 	}
 	return false
 }

@@ -3,7 +3,9 @@ package graph
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -77,4 +79,33 @@ func checkDecodeSimple(t *testing.T, body []byte) bool {
 		t.Errorf("%q: decoded\n%#v\nencoding/json:\n%#v", body, got, want)
 	}
 	return true
+}
+
+// The document cache gives each quoted string its own text, stays within its bounds and
+// leaves long strings out.
+func TestTextCache(t *testing.T) {
+	c := textCache{max: 4, maxLen: 16}
+	for round := 0; round < 3; round++ {
+		for i := 0; i < 10; i++ {
+			raw := []byte(fmt.Sprintf(`"q\n%d"`, i))
+			var s string
+			if !c.unquote(raw, &s) || s != fmt.Sprintf("q\n%d", i) {
+				t.Fatalf("unquote(%s) = %q", raw, s)
+			}
+			if len(c.m) > c.max {
+				t.Fatalf("%d strings kept, at most %d", len(c.m), c.max)
+			}
+		}
+	}
+	var s string
+	long := []byte(`"` + strings.Repeat("x", 20) + `"`)
+	if !c.unquote(long, &s) || s != strings.Repeat("x", 20) {
+		t.Fatalf("unquote of a long string = %q", s)
+	}
+	if _, kept := c.m[string(long)]; kept {
+		t.Error("a string longer than maxLen was kept")
+	}
+	if c.unquote([]byte(`"bad\x"`), &s) {
+		t.Error("an invalid escape was unquoted")
+	}
 }
