@@ -83,11 +83,10 @@ func (s *Store) FindCardsWith(ctx context.Context, scope models.Scope, f *models
 		return s.cardFilter(s.db(ctx).Table("cards"), scope, f)
 	}
 	ks := keyset{cols: cardKeyCols}
-	tx := filtered(ctx)
-	sel := cardShape.selectList("cards", "")
+	p := stmtParts{table: "cards", sel: cardShape.selectList("cards", "")}
 	if with.Account {
-		tx = tx.Joins("LEFT JOIN accounts ON accounts.source_account_id = cards.source_account_id")
-		sel += ", " + accountShape.selectList("accounts", "account_")
+		p.joins = append(p.joins, clause.Expr{SQL: "LEFT JOIN accounts ON accounts.source_account_id = cards.source_account_id"})
+		p.sel += ", " + accountShape.selectList("accounts", "account_")
 	}
 	if with.Holder {
 		on := clause.Expr{SQL: "holder.source_customer_id = cards.source_customer_id"}
@@ -98,12 +97,13 @@ func (s *Store) FindCardsWith(ctx context.Context, scope models.Scope, f *models
 			}
 			on = clause.Expr{SQL: on.SQL + " AND " + vis.SQL, Vars: vis.Vars}
 		}
-		tx = tx.Joins("LEFT JOIN customers AS holder ON "+on.SQL, on.Vars...)
-		sel += ", " + customerShape.selectList("holder", "holder_")
+		p.joins = append(p.joins, clause.Expr{SQL: "LEFT JOIN customers AS holder ON " + on.SQL, Vars: on.Vars})
+		p.sel += ", " + customerShape.selectList("holder", "holder_")
 	}
+	p.where, p.order, p.limit = ks.parts(q, s.cardConds(scope, f))
 	var holders []*optional[models.Customer]
 	var accounts []*optional[models.Account]
-	rows, err := scanRows(ks.apply(tx, q).Select(sel), func(c *models.Card, buf []any) []any {
+	rows, err := scanRows(s.keptQuery(ctx, &p), func(c *models.Card, buf []any) []any {
 		buf = cardShape.dests(c, buf)
 		if with.Account {
 			a := newOptional(accountShape)
@@ -153,32 +153,40 @@ func (s *Store) FindCardsWith(ctx context.Context, scope models.Scope, f *models
 
 // cardFilter applies the scope and a CardFilter to a query over the cards table.
 func (s *Store) cardFilter(tx *gorm.DB, scope models.Scope, f *models.CardFilter) *gorm.DB {
+	for _, c := range s.cardConds(scope, f) {
+		tx = tx.Where(c)
+	}
+	return tx
+}
+
+// cardConds are the conditions of the scope and a CardFilter on the cards table.
+func (s *Store) cardConds(scope models.Scope, f *models.CardFilter) []clause.Expr {
 	if f == nil {
 		f = &models.CardFilter{}
 	}
-	tx = s.accountVisible(tx, "cards.source_account_id", scope.Narrow(f.OrganizationIds))
-	if f.Last4 != nil {
-		tx = tx.Where("cards.last4 = ?", *f.Last4)
+	var conds []clause.Expr
+	if e, ok := s.accountVisibleExpr("cards.source_account_id", scope.Narrow(f.OrganizationIds)); ok {
+		conds = append(conds, e)
 	}
-	if f.Iin != nil {
-		tx = tx.Where("cards.iin = ?", *f.Iin)
+	eq := func(col string, v *string) {
+		if v != nil {
+			conds = append(conds, clause.Expr{SQL: col + " = ?", Vars: []any{*v}})
+		}
 	}
+	eq("cards.last4", f.Last4)
+	eq("cards.iin", f.Iin)
 	if f.Statuses != nil {
-		tx = tx.Where(s.dialect.in("cards.status", enumStrings(f.Statuses)))
+		conds = append(conds, s.dialect.in("cards.status", enumStrings(f.Statuses)))
 	}
 	if f.CardTypes != nil {
-		tx = tx.Where(s.dialect.in("cards.card_type", enumStrings(f.CardTypes)))
+		conds = append(conds, s.dialect.in("cards.card_type", enumStrings(f.CardTypes)))
 	}
 	if f.NetworkIdentifiers != nil {
-		tx = tx.Where(s.dialect.inInts("cards.network_identifier", f.NetworkIdentifiers))
+		conds = append(conds, s.dialect.inInts("cards.network_identifier", f.NetworkIdentifiers))
 	}
-	if f.SourceCustomerID != nil {
-		tx = tx.Where("cards.source_customer_id = ?", *f.SourceCustomerID)
-	}
-	if f.SourceAccountID != nil {
-		tx = tx.Where("cards.source_account_id = ?", *f.SourceAccountID)
-	}
-	return tx
+	eq("cards.source_customer_id", f.SourceCustomerID)
+	eq("cards.source_account_id", f.SourceAccountID)
+	return conds
 }
 
 // tupleIn is "(cols) is one of tuples", written as OR'd equalities that both databases plan as

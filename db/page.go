@@ -162,18 +162,28 @@ type keyset struct {
 // apply adds the cursor conditions (rows strictly between after and before, as Relay
 // specifies), the order and the limit (one extra row tells whether another page follows).
 func (k keyset) apply(tx *gorm.DB, q pageQuery) *gorm.DB {
+	conds, order, limit := k.parts(q, nil)
+	for _, c := range conds {
+		tx = tx.Where(c)
+	}
+	return tx.Order(order).Limit(limit)
+}
+
+// parts are what apply adds: conds with the cursor conditions after them, the order and the
+// limit.
+func (k keyset) parts(q pageQuery, conds []clause.Expr) ([]clause.Expr, string, int) {
 	desc := k.desc != q.backward // paging backward reads in the opposite order, then reverses
 	if q.after != nil {
-		tx = tx.Where(k.compare(k.desc, q.after))
+		conds = append(conds, k.compare(k.desc, q.after))
 	}
 	if q.before != nil {
-		tx = tx.Where(k.compare(!k.desc, q.before))
+		conds = append(conds, k.compare(!k.desc, q.before))
 	}
 	dir := " ASC"
 	if desc {
 		dir = " DESC"
 	}
-	return tx.Order(strings.Join(k.cols, dir+", ") + dir).Limit(q.limit + 1) // one ORDER BY term list, not one Order per column
+	return conds, strings.Join(k.cols, dir+", ") + dir, q.limit + 1 // one ORDER BY term list, not one Order per column
 }
 
 // compare is the row-value condition (c1, c2, ...) > (key) , or < when less.

@@ -2,7 +2,11 @@ package db
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"testing"
 
@@ -12,14 +16,49 @@ import (
 // postgresURL is TEST_DATABASE_URL; without it the test is skipped, or fails under CI=true.
 func postgresURL(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("TEST_DATABASE_URL")
+	base := postgresURLOrEmpty(t)
 	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("under CI=true the PostgreSQL tests must run")
-		}
 		t.Skip("no PostgreSQL: set TEST_DATABASE_URL")
 	}
 	return base
+}
+
+// postgresURLOrEmpty is TEST_DATABASE_URL, or "" when it is not set (a failure under CI=true).
+func postgresURLOrEmpty(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" && os.Getenv("CI") == "true" {
+		t.Fatal("under CI=true the PostgreSQL tests must run")
+	}
+	return base
+}
+
+// pgTestSchema creates a schema for one test, dropped after it, and returns base with its
+// search_path.
+func pgTestSchema(t *testing.T, base string) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "test_db_" + hex.EncodeToString(b)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // Sessions use generic plans unless the URL says otherwise, and write transactions the

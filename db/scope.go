@@ -40,8 +40,16 @@ func (s *Store) accountInOrgsExpr(accountCol string, orgs []string) clause.Expr 
 
 // accountVisible restricts a query over rows carrying an account id column to visible accounts.
 func (s *Store) accountVisible(tx *gorm.DB, accountCol string, scope models.Scope) *gorm.DB {
-	if scope.All() {
-		return tx
+	if e, ok := s.accountVisibleExpr(accountCol, scope); ok {
+		return tx.Where(e)
 	}
-	return tx.Where(s.accountInOrgsExpr(accountCol, scope.Orgs()))
+	return tx
+}
+
+// accountVisibleExpr is accountVisible's condition, and false when there is none.
+func (s *Store) accountVisibleExpr(accountCol string, scope models.Scope) (clause.Expr, bool) {
+	if scope.All() {
+		return clause.Expr{}, false
+	}
+	return s.accountInOrgsExpr(accountCol, scope.Orgs()), true
 }

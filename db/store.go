@@ -55,6 +55,9 @@ type Config struct {
 	// NoMigrate opens the database without touching its schema (the migrate command reads
 	// the status first).
 	NoMigrate bool
+	// VerifyStatements builds every statement GORM would otherwise build once and keep
+	// (memo.go) through GORM, and fails it when its SQL differs from the kept SQL: for tests.
+	VerifyStatements bool
 }
 
 // Store is the database behind the API.
@@ -69,6 +72,7 @@ type Store struct {
 	// genericReads is set when sessions plan generically by this store's default (see
 	// openPostgres); write transactions then plan as PostgreSQL does by default.
 	genericReads bool
+	kept         keptStatements // SQL of the reads built once (memo.go)
 }
 
 // Open connects to the database of cfg and migrates its schema to the latest version this
@@ -104,10 +108,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err == nil && d == dialectPostgres {
 		err = replaceRowQuery(gdb, sqlDB)
 	}
+	if err == nil {
+		err = gdb.Callback().Row().Before("gorm:row").Register("portfolio:keep_sql", keepBuiltSQL)
+	}
 	if err != nil {
 		return nil, err
 	}
 	s := &Store{gdb: gdb, sqlDB: sqlDB, dialect: d, cfg: cfg, genericReads: genericReads}
+	s.kept.verify = cfg.VerifyStatements
 	if d == dialectSQLite {
 		s.writer = make(chan struct{}, 1)
 	}
