@@ -34,12 +34,14 @@ func (s *Store) AccountsByHolders(ctx context.Context, scope models.Scope, holde
 	if len(holderIDs) == 0 {
 		return out, nil
 	}
-	tx := s.db(ctx).Table("account_holders AS h").
-		Select("h.source_customer_id AS holder_id, " + accountShape.selectList("accounts", "")).
-		Joins("JOIN accounts ON accounts.source_account_id = h.source_account_id").
-		Where(s.dialect.in("h.source_customer_id", holderIDs))
-	tx = s.accountFilter(tx, scope, f)
-	rows, err := scanRows(tx.Order("h.source_customer_id, accounts.source_account_id"), (*heldAccount).dests)
+	p := stmtParts{
+		table: "account_holders AS h",
+		sel:   "h.source_customer_id AS holder_id, " + accountShape.selectList("accounts", ""),
+		joins: []clause.Expr{{SQL: "JOIN accounts ON accounts.source_account_id = h.source_account_id"}},
+		where: append([]clause.Expr{s.dialect.in("h.source_customer_id", holderIDs)}, s.accountConds(scope, f)...),
+		order: "h.source_customer_id, accounts.source_account_id",
+	}
+	rows, err := scanRows(s.keptQuery(ctx, &p), (*heldAccount).dests)
 	if err != nil {
 		return nil, storeErr(ctx, err)
 	}
@@ -74,20 +76,31 @@ func (s *Store) FindAccounts(ctx context.Context, scope models.Scope, f *models.
 // accountFilter applies the scope and an AccountFilter to a query that includes the accounts
 // table.
 func (s *Store) accountFilter(tx *gorm.DB, scope models.Scope, f *models.AccountFilter) *gorm.DB {
+	for _, c := range s.accountConds(scope, f) {
+		tx = tx.Where(c)
+	}
+	return tx
+}
+
+// accountConds are the conditions of the scope and an AccountFilter on the accounts table.
+func (s *Store) accountConds(scope models.Scope, f *models.AccountFilter) []clause.Expr {
 	if f == nil {
 		f = &models.AccountFilter{}
 	}
-	tx = s.accountVisible(tx, "accounts.source_account_id", scope.Narrow(f.OrganizationIds))
+	var conds []clause.Expr
+	if e, ok := s.accountVisibleExpr("accounts.source_account_id", scope.Narrow(f.OrganizationIds)); ok {
+		conds = append(conds, e)
+	}
 	if f.Statuses != nil {
-		tx = tx.Where(s.dialect.in("accounts.status", enumStrings(f.Statuses)))
+		conds = append(conds, s.dialect.in("accounts.status", enumStrings(f.Statuses)))
 	}
 	if f.Types != nil {
-		tx = tx.Where(s.dialect.in("accounts.type", enumStrings(f.Types)))
+		conds = append(conds, s.dialect.in("accounts.type", enumStrings(f.Types)))
 	}
 	if f.SourcePortfolioIds != nil {
-		tx = tx.Where(s.dialect.in("accounts.source_portfolio_id", f.SourcePortfolioIds))
+		conds = append(conds, s.dialect.in("accounts.source_portfolio_id", f.SourcePortfolioIds))
 	}
-	return timeRange(tx, "accounts.account_open_date", f.AccountOpenDate)
+	return timeRange(conds, "accounts.account_open_date", f.AccountOpenDate)
 }
 
 // heldAccountCard is an account row with the holder it was reached through and one of its
@@ -109,13 +122,17 @@ func (s *Store) AccountsWithCardsByHolders(ctx context.Context, scope models.Sco
 	if len(holderIDs) == 0 {
 		return out, cards, nil
 	}
-	tx := s.db(ctx).Table("account_holders AS h").
-		Select("h.source_customer_id AS holder_id, " + accountShape.selectList("accounts", "") + ", " + cardShape.selectList("cards", "card_")).
-		Joins("JOIN accounts ON accounts.source_account_id = h.source_account_id").
-		Joins("LEFT JOIN cards ON cards.source_account_id = accounts.source_account_id").
-		Where(s.dialect.in("h.source_customer_id", holderIDs))
-	tx = s.accountFilter(tx, scope, f)
-	rows, err := scanRows(tx.Order("h.source_customer_id, accounts.source_account_id, cards.source_customer_id, cards.last4"), (*heldAccountCard).dests)
+	p := stmtParts{
+		table: "account_holders AS h",
+		sel:   "h.source_customer_id AS holder_id, " + accountShape.selectList("accounts", "") + ", " + cardShape.selectList("cards", "card_"),
+		joins: []clause.Expr{
+			{SQL: "JOIN accounts ON accounts.source_account_id = h.source_account_id"},
+			{SQL: "LEFT JOIN cards ON cards.source_account_id = accounts.source_account_id"},
+		},
+		where: append([]clause.Expr{s.dialect.in("h.source_customer_id", holderIDs)}, s.accountConds(scope, f)...),
+		order: "h.source_customer_id, accounts.source_account_id, cards.source_customer_id, cards.last4",
+	}
+	rows, err := scanRows(s.keptQuery(ctx, &p), (*heldAccountCard).dests)
 	if err != nil {
 		return nil, nil, storeErr(ctx, err)
 	}
@@ -176,20 +193,25 @@ func (s *Store) CustomersWithAccounts(ctx context.Context, scope models.Scope, i
 		vis := s.accountInOrgsExpr("accounts.source_account_id", scope.Orgs())
 		on = clause.Expr{SQL: on.SQL + " AND " + vis.SQL, Vars: vis.Vars}
 	}
-	tx := s.db(ctx).Table("customers").
-		Joins("LEFT JOIN account_holders AS h ON h.source_customer_id = customers.source_customer_id").
-		Joins("LEFT JOIN accounts ON "+on.SQL, on.Vars...)
-	if withCards {
-		tx = tx.Joins("LEFT JOIN cards ON cards.source_account_id = accounts.source_account_id")
-		sel += ", " + cardShape.selectList("cards", "card_")
+	p := stmtParts{
+		table: "customers",
+		sel:   sel,
+		joins: []clause.Expr{
+			{SQL: "LEFT JOIN account_holders AS h ON h.source_customer_id = customers.source_customer_id"},
+			{SQL: "LEFT JOIN accounts ON " + on.SQL, Vars: on.Vars},
+		},
+		where: []clause.Expr{s.dialect.in("customers.source_customer_id", ids)},
+		order: "customers.source_customer_id, accounts.source_account_id",
 	}
-	tx = tx.Select(sel).Where(s.dialect.in("customers.source_customer_id", ids))
-	tx = s.customerVisible(tx, "customers", scope)
-	order := "customers.source_customer_id, accounts.source_account_id"
 	if withCards {
-		order += ", cards.source_customer_id, cards.last4"
+		p.joins = append(p.joins, clause.Expr{SQL: "LEFT JOIN cards ON cards.source_account_id = accounts.source_account_id"})
+		p.sel += ", " + cardShape.selectList("cards", "card_")
+		p.order += ", cards.source_customer_id, cards.last4"
 	}
-	rows, err := scanRows(tx.Order(order), func(r *customerHolding, buf []any) []any {
+	if e, ok := s.customerVisibleExpr("customers", scope); ok {
+		p.where = append(p.where, e)
+	}
+	rows, err := scanRows(s.keptQuery(ctx, &p), func(r *customerHolding, buf []any) []any {
 		buf = customerShape.dests(&r.customer, buf)
 		r.account = newOptional(accountShape)
 		buf = r.account.dests(buf)

@@ -75,7 +75,9 @@ func (s *Store) FindCustomers(ctx context.Context, scope models.Scope, f *models
 		tx := s.db(ctx).Table("customers")
 		return s.customerFilter(tx, scope, f)
 	}
-	rows, err := selectRows(ks.apply(filtered(ctx), q), customerShape, "customers")
+	p := stmtParts{table: "customers", sel: customerShape.selectList("customers", "")}
+	p.where, p.order, p.limit = ks.parts(q, s.customerConds(scope, f))
+	rows, err := scanRows(s.keptQuery(ctx, &p), customerShape.dests)
 	if err != nil {
 		return nil, nil, storeErr(ctx, err)
 	}
@@ -121,66 +123,78 @@ func (s *Store) customerCount(scope models.Scope) models.Counter {
 
 // customerFilter applies the scope and a CustomerFilter to a query over the customers table.
 func (s *Store) customerFilter(tx *gorm.DB, scope models.Scope, f *models.CustomerFilter) *gorm.DB {
+	for _, c := range s.customerConds(scope, f) {
+		tx = tx.Where(c)
+	}
+	return tx
+}
+
+// customerConds are the conditions of the scope and a CustomerFilter on the customers table.
+func (s *Store) customerConds(scope models.Scope, f *models.CustomerFilter) []clause.Expr {
 	if f == nil {
 		f = &models.CustomerFilter{}
 	}
-	tx = s.customerVisible(tx, "customers", scope.Narrow(f.OrganizationIds))
+	var conds []clause.Expr
+	if e, ok := s.customerVisibleExpr("customers", scope.Narrow(f.OrganizationIds)); ok {
+		conds = append(conds, e)
+	}
+	eq := func(sql string, v any) { conds = append(conds, clause.Expr{SQL: sql, Vars: []any{v}}) }
 	if f.Countries != nil {
 		up := make([]string, len(f.Countries))
 		for i, c := range f.Countries {
 			up[i] = strings.ToUpper(c)
 		}
-		tx = tx.Where(s.dialect.in("customers.country", up))
+		conds = append(conds, s.dialect.in("customers.country", up))
 	}
 	if f.PostalCode != nil {
-		tx = tx.Where("customers.postal_code = ?", *f.PostalCode)
+		eq("customers.postal_code = ?", *f.PostalCode)
 	}
 	if f.EnrollmentOptInStatuses != nil {
-		tx = tx.Where(s.dialect.in("customers.enrollment_opt_in_status", enumStrings(f.EnrollmentOptInStatuses)))
+		conds = append(conds, s.dialect.in("customers.enrollment_opt_in_status", enumStrings(f.EnrollmentOptInStatuses)))
 	}
 	if f.TargetingIndicators != nil {
-		tx = tx.Where(s.dialect.in("customers.targeting_indicator", enumStrings(f.TargetingIndicators)))
+		conds = append(conds, s.dialect.in("customers.targeting_indicator", enumStrings(f.TargetingIndicators)))
 	}
 	if f.AlertOptInStatuses != nil {
 		// The set is stored as a JSON array of enum names, so each name appears quoted. One
 		// condition per distinct value: however long the list, at most one per enum value.
-		var conds []string
+		var likes []string
 		var vars []any
 		for _, a := range models.AllAlertOptInStatus {
 			if slices.Contains(f.AlertOptInStatuses, a) {
-				conds = append(conds, "customers.alert_opt_in_status LIKE ?")
+				likes = append(likes, "customers.alert_opt_in_status LIKE ?")
 				vars = append(vars, `%"`+string(a)+`"%`)
 			}
 		}
-		if len(conds) == 0 {
-			tx = tx.Where(nothing)
+		if len(likes) == 0 {
+			conds = append(conds, nothing)
 		} else {
-			tx = tx.Where(clause.Expr{SQL: "(" + strings.Join(conds, " OR ") + ")", Vars: vars})
+			conds = append(conds, clause.Expr{SQL: "(" + strings.Join(likes, " OR ") + ")", Vars: vars})
 		}
 	}
 	if f.SourceParentCustomerID != nil {
-		tx = tx.Where("customers.source_parent_customer_id = ?", *f.SourceParentCustomerID)
+		eq("customers.source_parent_customer_id = ?", *f.SourceParentCustomerID)
 	}
-	tx = timeRange(tx, "customers.customer_creation_date", f.CustomerCreationDate)
-	tx = timeRange(tx, "customers.enrollment_start_date", f.EnrollmentStartDate)
+	conds = timeRange(conds, "customers.customer_creation_date", f.CustomerCreationDate)
+	conds = timeRange(conds, "customers.enrollment_start_date", f.EnrollmentStartDate)
 	if f.UpdatedSince != nil {
-		tx = tx.Where("customers.updated_at >= ?", *f.UpdatedSince)
+		eq("customers.updated_at >= ?", *f.UpdatedSince)
 	}
-	return tx
+	return conds
 }
 
-// timeRange applies a half-open range from <= col < to.
-func timeRange(tx *gorm.DB, col string, r *models.DateTimeRange) *gorm.DB {
+// timeRange adds the conditions of a half-open range from <= col < to.
+func timeRange(conds []clause.Expr, col string, r *models.DateTimeRange) []clause.Expr {
 	if r == nil {
-		return tx
+		return conds
 	}
 	if r.From != nil {
-		tx = tx.Where(col+" >= ?", *r.From)
+		conds = append(conds, clause.Expr{SQL: col + " >= ?", Vars: []any{*r.From}})
 	}
 	if r.To != nil {
-		tx = tx.Where(col+" < ?", *r.To)
+		conds = append(conds, clause.Expr{SQL: col + " < ?", Vars: []any{*r.To}})
 	}
-	return tx
+	return conds
 }
 
 func enumStrings[E ~string](vals []E) []string {

@@ -22,7 +22,8 @@ import (
 // them in (joins, conditions, limit).
 //
 // What is kept is checked when it is kept: the variables GORM wrote must be the parts'
-// variables, one for one, or nothing is kept. With Config.VerifyStatements (the tests), every
+// variables, one for one, or nothing is kept. (SQLite's dialector writes a LIMIT's value into
+// the SQL, so there a statement with a LIMIT is never kept.) With Config.VerifyStatements (the tests), every
 // statement is built by GORM and compared with the SQL kept under its name.
 
 // stmtParts is a SELECT as GORM is asked to build it.

@@ -7,13 +7,14 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/portfolio-graph/portfolio-graph/feed"
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
-// A card look-up sent with the SQL kept from an earlier one of its shape answers what GORM's
-// own statement answers, on every shape of filter, scope, page and neighbours.
+// A read sent with the SQL kept from an earlier one of its shape answers what GORM's own
+// statement answers, on shapes of filter, scope, order, page and neighbours.
 func TestKeptStatementsAnswerAsBuiltOnes(t *testing.T) {
 	stores := map[string][2]*Store{}
 	ctx := context.Background()
@@ -69,11 +70,47 @@ func TestKeptStatementsAnswerAsBuiltOnes(t *testing.T) {
 					t.Errorf("%s: card %d, shape %d: kept SQL answered\n%+v\nGORM's:\n%+v", kind, i, n, got, want)
 				}
 			}
+			// The other reads that keep their SQL: pages of customers, holders' accounts with
+			// and without their cards, and customers with their accounts.
+			c := all.Items[i]
+			ids := []string{c.SourceCustomerID, all.Items[i+1].SourceCustomerID, "absent"}
+			since := time.Date(2014, 1, 1, 0, 0, 0, 0, time.UTC)
+			desc := models.OrderDirectionDesc
+			others := []func(s *Store) (any, error){
+				func(s *Store) (any, error) {
+					p, _, err := s.FindCustomers(ctx, models.Organizations("50001", "50002", "50004"), &models.CustomerFilter{Countries: []string{"us", "GB"}, CustomerCreationDate: &models.DateTimeRange{From: &since}},
+						&models.CustomerOrder{Field: models.CustomerOrderFieldCustomerCreationDate, Direction: &desc}, PageArgs{First: new(3 + i%4)})
+					return p, err
+				},
+				func(s *Store) (any, error) {
+					p, _, err := s.FindCustomers(ctx, models.AllOrganizations(), nil, nil, PageArgs{First: new(10), After: new(encodeCursor("id", c.SourceCustomerID))})
+					return p, err
+				},
+				func(s *Store) (any, error) {
+					a, cs, err := s.AccountsWithCardsByHolders(ctx, models.Organizations("50003"), ids, &models.AccountFilter{Statuses: []models.AccountStatus{models.AccountStatusOpen}})
+					return []any{a, cs}, err
+				},
+				func(s *Store) (any, error) { return s.AccountsByHolders(ctx, models.AllOrganizations(), ids, nil) },
+				func(s *Store) (any, error) {
+					return s.CustomersWithAccounts(ctx, models.Organizations("50001"), ids, i%2 == 0)
+				},
+				func(s *Store) (any, error) { return s.CustomersWithAccounts(ctx, models.AllOrganizations(), ids, true) },
+			}
+			for n, read := range others {
+				got, err1 := read(kept)
+				want, err2 := read(fresh)
+				if err1 != nil || err2 != nil {
+					t.Fatalf("%s: card %d, read %d: %v, %v", kind, i, n, err1, err2)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: card %d, read %d: kept SQL answered\n%+v\nGORM's:\n%+v", kind, i, n, got, want)
+				}
+			}
 			fresh.kept = keptStatements{} // the other store always builds
 		}
 		// SQLite's dialector writes a LIMIT's value into the SQL, not as a variable: GORM's
-		// variables are then not the parts' own, and nothing may be kept.
-		if want := map[string]int{"postgres": 6, "sqlite": 0}[kind]; len(kept.kept.sql) != want {
+		// variables are then not the parts' own, and a statement with a LIMIT is not kept.
+		if want := map[string]int{"postgres": 13, "sqlite": 5}[kind]; len(kept.kept.sql) != want {
 			t.Errorf("%s: %d statements kept, want %d", kind, len(kept.kept.sql), want)
 		}
 	}

@@ -15,13 +15,21 @@ var nothing = clause.Expr{SQL: "1 = 0"}
 
 // customerVisible restricts a query over customers (aliased or named by table) to the scope.
 func (s *Store) customerVisible(tx *gorm.DB, table string, scope models.Scope) *gorm.DB {
+	if e, ok := s.customerVisibleExpr(table, scope); ok {
+		return tx.Where(e)
+	}
+	return tx
+}
+
+// customerVisibleExpr is customerVisible's condition, and false when there is none.
+func (s *Store) customerVisibleExpr(table string, scope models.Scope) (clause.Expr, bool) {
 	if scope.All() {
-		return tx
+		return clause.Expr{}, false
 	}
 	if len(scope.Orgs()) == 0 {
-		return tx.Where(nothing)
+		return nothing, true
 	}
-	return tx.Where(s.dialect.in(table+".organization_id", scope.Orgs()))
+	return s.dialect.in(table+".organization_id", scope.Orgs()), true
 }
 
 // accountInOrgsExpr is the condition that the account whose id is in column accountCol has
