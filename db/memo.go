@@ -22,9 +22,10 @@ import (
 // them in (joins, conditions, limit).
 //
 // What is kept is checked when it is kept: the variables GORM wrote must be the parts'
-// variables, one for one, or nothing is kept. (SQLite's dialector writes a LIMIT's value into
-// the SQL, so there a statement with a LIMIT is never kept.) With Config.VerifyStatements (the tests), every
-// statement is built by GORM and compared with the SQL kept under its name.
+// variables, one for one, or the name is marked as one GORM builds every time. (SQLite's
+// dialector writes a LIMIT's value into the SQL, so there a statement with a LIMIT is always
+// built.) With Config.VerifyStatements (the tests), GORM also builds every statement of a kept
+// name, and the statement fails if its SQL or variables differ from the kept ones.
 
 // stmtParts is a SELECT as GORM is asked to build it.
 type stmtParts struct {
@@ -102,7 +103,8 @@ func (p *stmtParts) chain(tx *gorm.DB) *gorm.DB {
 // maxKeptStatements bounds the statements kept: a store sends a few dozen shapes of reads.
 const maxKeptStatements = 1024
 
-// keptStatements are the SQL of built statements by their parts' names.
+// keptStatements are the SQL of built statements by their parts' names; "" for a name whose
+// statements GORM builds every time.
 type keptStatements struct {
 	mu      sync.RWMutex
 	sql     map[string]string
@@ -128,17 +130,19 @@ func (k *keptStatements) query(tx *gorm.DB, p *stmtParts) *gorm.DB {
 	k.mu.RLock()
 	text, ok := k.sql[name]
 	k.mu.RUnlock()
-	if !ok {
+	switch {
+	case !ok:
 		return p.chain(tx).Set(keptSQLKey, &keptSQL{kept: k, name: name, vars: vars})
+	case text == "":
+		return p.chain(tx) // GORM writes these otherwise than the parts: built every time
 	}
 	if k.verify {
 		dry := p.chain(tx.Session(&gorm.Session{DryRun: true}))
 		dry.Statement.BuildClauses = k.clauses // as the row query's processor sets them
 		callbacks.BuildQuerySQL(dry)
-		if built := dry.Statement.SQL.String(); built != text || !sameVars(dry.Statement.Vars, vars) {
+		if err := checkKept(text, dry.Statement.SQL.String(), sameVars(dry.Statement.Vars, vars)); err != nil {
 			tx = tx.Session(&gorm.Session{})
-			_ = tx.AddError(fmt.Errorf("the kept SQL of a statement is not GORM's (the same variables: %v):\nkept:  %s\nbuilt: %s",
-				sameVars(dry.Statement.Vars, vars), text, built))
+			_ = tx.AddError(err)
 			return tx
 		}
 	}
@@ -167,15 +171,29 @@ func keepBuiltSQL(db *gorm.DB) {
 	defer k.mu.Unlock()
 	was, kept := k.sql[ks.name]
 	switch {
-	case kept && (was != text || !same):
-		_ = db.AddError(fmt.Errorf("the kept SQL of a statement is not GORM's (the same variables: %v):\nkept:  %s\nbuilt: %s", same, was, text))
-	case !kept && same && len(k.sql) < maxKeptStatements:
+	case kept && was != "": // two first statements of a name at once
+		if err := checkKept(was, text, same); err != nil {
+			_ = db.AddError(err)
+		}
+	case !kept && len(k.sql) < maxKeptStatements:
 		if k.sql == nil {
 			k.sql = map[string]string{}
 			k.clauses = db.Statement.BuildClauses
 		}
+		if !same {
+			text = "" // built every time
+		}
 		k.sql[ks.name] = text
 	}
+}
+
+// checkKept is the error of a statement whose name is kept with SQL other than GORM built for
+// it, or with other variables.
+func checkKept(kept, built string, sameVars bool) error {
+	if kept == built && sameVars {
+		return nil
+	}
+	return fmt.Errorf("the kept SQL of a statement is not GORM's (the same variables: %v):\nkept:  %s\nbuilt: %s", sameVars, kept, built)
 }
 
 // sameVars reports whether GORM's variables are the parts' own, one for one.
