@@ -79,10 +79,7 @@ func decodeString(dec *jsontext.Decoder, s *string) bool {
 		return err == nil
 	case '"':
 		raw, err := dec.ReadValue()
-		if err != nil || bytes.Contains(raw, []byte(`\u`)) {
-			return false
-		}
-		return documents.unquote(raw, s)
+		return err == nil && documents.unquote(raw, s)
 	}
 	return false
 }
@@ -99,12 +96,10 @@ type textCache struct {
 	m           map[string]string
 }
 
-// unquote sets *s to the text of raw, a JSON string without \u escapes.
+// unquote sets *s to the text of raw, a JSON string, when it has no \u escapes.
 func (c *textCache) unquote(raw []byte, s *string) bool {
 	if len(raw) > c.maxLen {
-		text, err := jsontext.AppendUnquote(nil, raw)
-		*s = string(text)
-		return err == nil
+		return plainText(raw, s)
 	}
 	c.mu.RLock()
 	text, ok := c.m[string(raw)]
@@ -113,17 +108,29 @@ func (c *textCache) unquote(raw []byte, s *string) bool {
 		*s = text
 		return true
 	}
-	b, err := jsontext.AppendUnquote(nil, raw)
-	if err != nil {
+	if !plainText(raw, s) {
 		return false
 	}
-	*s = string(b)
 	c.mu.Lock()
 	if len(c.m) >= c.max || c.m == nil {
 		c.m = make(map[string]string, c.max)
 	}
 	c.m[string(raw)] = *s
 	c.mu.Unlock()
+	return true
+}
+
+// plainText sets *s to the text of raw, a JSON string, when it has no \u escapes (whose lone
+// surrogates encoding/json replaces in its own way).
+func plainText(raw []byte, s *string) bool {
+	if bytes.Contains(raw, []byte(`\u`)) {
+		return false
+	}
+	text, err := jsontext.AppendUnquote(nil, raw)
+	if err != nil {
+		return false
+	}
+	*s = string(text)
 	return true
 }
 
@@ -155,14 +162,11 @@ func decodeObject(dec *jsontext.Decoder, m *map[string]any) bool {
 			var v any
 			switch kind {
 			case '"':
-				if bytes.Contains(raw, []byte(`\u`)) {
+				var text string
+				if !plainText(raw, &text) {
 					return false
 				}
-				text, err := jsontext.AppendUnquote(nil, raw)
-				if err != nil {
-					return false
-				}
-				v = string(text)
+				v = text
 			case '0':
 				v = json.Number(raw)
 			case 't', 'f':
