@@ -90,11 +90,7 @@ func (s *Store) FindCardsWith(ctx context.Context, scope models.Scope, f *models
 	}
 	if with.Holder {
 		on := clause.Expr{SQL: "holder.source_customer_id = cards.source_customer_id"}
-		if !scope.All() {
-			vis := nothing
-			if len(scope.Orgs()) > 0 {
-				vis = s.dialect.in("holder.organization_id", scope.Orgs())
-			}
+		if vis, ok := s.customerVisibleExpr("holder", scope); ok {
 			on = clause.Expr{SQL: on.SQL + " AND " + vis.SQL, Vars: vis.Vars}
 		}
 		p.joins = append(p.joins, clause.Expr{SQL: "LEFT JOIN customers AS holder ON " + on.SQL, Vars: on.Vars})
