@@ -191,3 +191,40 @@ func TestDeleteCustomer(t *testing.T) {
 		assertUserErrors(t, out.DeleteCustomer.UserErrors, []userErr{{Path: "sourceCustomerId", Code: "NOT_FOUND"}})
 	})
 }
+
+// A mutation's root fields run one after another: what a later one reads through its
+// account's holders and its card's holder is the store after the earlier ones, not what an
+// earlier field read.
+func TestMutationFieldsReadWhatEarlierFieldsWrote(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		e.mustIngest(t, customer("C1", "O1"))
+		const q = `mutation {
+			a: updateCustomer(sourceCustomerId: "C1", patch: {postalCode: "11111"}) {
+				customer { accounts { holders { postalCode } cards { customer { postalCode } } } } }
+			b: updateCustomer(sourceCustomerId: "C1", patch: {postalCode: "22222"}) {
+				customer { postalCode accounts { holders { postalCode } cards { customer { postalCode } } } } } }`
+		type side struct {
+			Customer struct {
+				PostalCode string
+				Accounts   []struct {
+					Holders []struct{ PostalCode string }
+					Cards   []struct{ Customer struct{ PostalCode string } }
+				}
+			}
+		}
+		var out struct{ A, B side }
+		e.query(t, q, nil, &out)
+		for name, s := range map[string]struct {
+			got  side
+			want string
+		}{"a": {out.A, "11111"}, "b": {out.B, "22222"}} {
+			accounts := s.got.Customer.Accounts
+			if len(accounts) != 1 || len(accounts[0].Holders) != 1 || len(accounts[0].Cards) != 1 {
+				t.Fatalf("%s: %+v", name, s.got)
+			}
+			if h, c := accounts[0].Holders[0].PostalCode, accounts[0].Cards[0].Customer.PostalCode; h != s.want || c != s.want {
+				t.Errorf("%s: the holder's postal code %q, the card's holder's %q; want %q", name, h, c, s.want)
+			}
+		}
+	})
+}

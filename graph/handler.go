@@ -120,7 +120,8 @@ func configure(srv configurable, opt Options) {
 			info.Operation, info.OperationType = operationOf(graphql.GetOperationContext(ctx))
 			info.Executor = "generated" // unless the direct executor answers (direct.go)
 		}
-		respond := next(withLoaders(ctx, opt.Store, scopeOf(ctx)))
+		op := graphql.GetOperationContext(ctx).Operation
+		respond := next(withLoaders(ctx, opt.Store, scopeOf(ctx), op != nil && op.Operation == ast.Mutation))
 		return func(ctx context.Context) *graphql.Response {
 			resp := respond(ctx)
 			if resp == nil && ctx.Err() != nil {

@@ -38,13 +38,19 @@ type Loaders struct {
 
 // known is the objects of one type a request has loaded, by id, and the ids a look-up found
 // absent (not stored, or not visible to the caller: every load applies the request's scope).
+// A mutation's root fields run one after another and may change what an earlier one read, so
+// a mutation's loaders keep nothing (off) and every look-up reads the store.
 type known[T any] struct {
+	off  bool
 	mu   sync.Mutex
 	byID map[string]*T // nil: looked up and absent
 }
 
 // add records objects loaded by any means.
 func (k *known[T]) add(objs []*T, idOf func(*T) string) {
+	if k.off {
+		return
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.byID == nil {
@@ -59,6 +65,9 @@ func (k *known[T]) add(objs []*T, idOf func(*T) string) {
 // fetch, given only the ids not seen yet. An object is copied because it belongs to one
 // sibling group: the copy joins the group of the look-up.
 func (k *known[T]) lookUp(ids []string, fetch func(ids []string) (map[string]*T, error)) (map[string]*T, error) {
+	if k.off {
+		return fetch(ids)
+	}
 	out := make(map[string]*T, len(ids))
 	var missing []string
 	k.mu.Lock()
@@ -117,9 +126,12 @@ type pending struct {
 	err    error
 }
 
-// withLoaders returns a context with fresh loaders for one operation.
-func withLoaders(ctx context.Context, store *db.Store, scope models.Scope) context.Context {
-	return context.WithValue(ctx, loadersKey{}, &Loaders{store: store, scope: scope, groups: map[any]*group{}})
+// withLoaders returns a context with fresh loaders for one operation; those of a mutation
+// keep no known objects.
+func withLoaders(ctx context.Context, store *db.Store, scope models.Scope, mutation bool) context.Context {
+	l := &Loaders{store: store, scope: scope, groups: map[any]*group{}}
+	l.customers.off, l.accounts.off = mutation, mutation
+	return context.WithValue(ctx, loadersKey{}, l)
 }
 
 func loadersFor(ctx context.Context) *Loaders {
