@@ -328,3 +328,43 @@ func TestBatchKeysMatchUnmarshal(t *testing.T) {
 		}
 	}
 }
+
+// failOnce fails its first read and then ends.
+type failOnce struct {
+	err  error
+	done bool
+}
+
+func (f *failOnce) Read([]byte) (int, error) {
+	if f.done {
+		return 0, io.EOF
+	}
+	f.done = true
+	return 0, f.err
+}
+
+// A read that fails in the middle of an NDJSON file fails the reader, whatever the bytes
+// before it: it is neither passed over nor read past.
+func TestReaderReportsReadErrors(t *testing.T) {
+	gone := errors.New("the disk went away")
+	lines := strings.Repeat("{\"id\": \"a\"}\n", 20000) // past the reader's look-ahead
+	for _, tail := range []string{`{"id": "b"`, ``, `{"id": "b"}`} {
+		head := lines + tail
+		// The read fails once; a retry would go on with what follows.
+		r, err := NewReader(io.MultiReader(strings.NewReader(head), &failOnce{err: gone}, strings.NewReader("\n{\"id\": \"c\"}\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for {
+			raw, err := r.Next()
+			if err != nil {
+				if !errors.Is(err, gone) {
+					t.Errorf("%q: read %d customers, then %v; want the read's error", tail, len(got), err)
+				}
+				break
+			}
+			got = append(got, string(raw))
+		}
+	}
+}

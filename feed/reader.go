@@ -176,8 +176,11 @@ func (r *Reader) nextLine() (raw json.RawMessage, ok bool, err error) {
 			r.done = true
 			return nil, false, io.EOF
 		}
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			return nil, false, err // a failed read, which bufio would not report again
+		}
 		v := bytes.Trim(line, " \t\r\n")
-		if err != nil && !errors.Is(err, io.EOF) || len(v) > 0 && (v[0] != '{' || !json.Valid(v)) {
+		if errors.Is(err, bufio.ErrBufferFull) || len(v) > 0 && (v[0] != '{' || !json.Valid(v)) {
 			r.decode(bytes.Clone(line))
 			return nil, false, nil
 		}
