@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
 	"slices"
@@ -92,7 +93,13 @@ func (s *Store) transactOn(ctx context.Context, dedicated bool, fn func(tx *gorm
 	for attempt := 1; ; attempt++ {
 		var err error
 		if dedicated && s.dialect == dialectPostgres {
-			err = s.db(ctx).Connection(func(db *gorm.DB) error { return run(db, db.Statement.ConnPool.(*sql.Conn)) })
+			err = s.db(ctx).Connection(func(db *gorm.DB) error {
+				conn, ok := db.Statement.ConnPool.(*sql.Conn)
+				if !ok {
+					return fmt.Errorf("a dedicated connection is a %T, not a *sql.Conn", db.Statement.ConnPool)
+				}
+				return run(db, conn)
+			})
 		} else {
 			err = run(s.db(ctx), nil)
 		}
