@@ -106,13 +106,10 @@ func organizationsOnly(f *models.CustomerFilter) bool {
 // organization, where a COUNT reads an index entry per customer.
 func (s *Store) customerCount(scope models.Scope) models.Counter {
 	return func(ctx context.Context) (int, error) {
-		tx := s.db(ctx).Table("customer_counts")
-		if !scope.All() {
-			if len(scope.Orgs()) == 0 {
-				return 0, nil
-			}
-			tx = tx.Where(s.dialect.in("organization_id", scope.Orgs()))
+		if !scope.All() && len(scope.Orgs()) == 0 {
+			return 0, nil // no organization: no statement
 		}
+		tx := s.customerVisible(s.db(ctx).Table("customer_counts"), "customer_counts", scope)
 		var n int64
 		if err := tx.Select("CAST(COALESCE(SUM(n), 0) AS BIGINT)").Scan(&n).Error; err != nil {
 			return 0, storeErr(ctx, err)
