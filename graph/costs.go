@@ -106,6 +106,9 @@ func complexityVars(op *ast.OperationDefinition, vars map[string]any) (string, b
 		if !given {
 			b.WriteString("!") // absent, which is not null
 		} else {
+			if jsonBudget(v, maxComplexityKey-b.Len()) < 0 {
+				return "", false // too long a key: not encoded (a batch of customers, say)
+			}
 			enc, err := json.Marshal(v)
 			if err != nil {
 				return "", false
@@ -119,4 +122,35 @@ func complexityVars(op *ast.OperationDefinition, vars map[string]any) (string, b
 		}
 	}
 	return b.String(), true
+}
+
+// jsonBudget is budget less a lower bound of the length of v's JSON, a decoded JSON value; it
+// stops looking once the budget is spent.
+func jsonBudget(v any, budget int) int {
+	switch x := v.(type) {
+	case string:
+		return budget - len(x) - 2
+	case []any:
+		budget -= 2
+		for i, e := range x {
+			if budget < 0 {
+				break
+			}
+			if i > 0 {
+				budget-- // the comma
+			}
+			budget = jsonBudget(e, budget)
+		}
+		return budget
+	case map[string]any:
+		budget -= 2
+		for k, e := range x {
+			if budget < 0 {
+				break
+			}
+			budget = jsonBudget(e, budget-len(k)-3)
+		}
+		return budget
+	}
+	return budget - 1
 }
