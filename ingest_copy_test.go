@@ -73,5 +73,24 @@ func TestIngestPostgresMatchesSQLite(t *testing.T) {
 		if a, b := storedState(t, envs[0]), storedState(t, envs[1]); a != b {
 			t.Fatalf("load %d: stored data differ:\n postgres %s\n sqlite   %s", i, a, b)
 		}
+		if i == 2 {
+			// The same on both stores, and what the file says: J is P1's alone, and P2's card
+			// on it is gone with P2.
+			for _, e := range envs {
+				var out struct {
+					Account struct {
+						SourceCustomerIDs []string
+						Holders           []struct{ SourceCustomerID string }
+						Cards             []struct{ Last4, Status string }
+					}
+				}
+				e.query(t, `{ account(sourceAccountId: "J") { sourceCustomerIds holders { sourceCustomerId } cards { last4 status } } }`, nil, &out)
+				j := out.Account
+				if len(j.SourceCustomerIDs) != 1 || j.SourceCustomerIDs[0] != "P1" || len(j.Holders) != 1 || j.Holders[0].SourceCustomerID != "P1" ||
+					len(j.Cards) != 1 || j.Cards[0].Last4 != "1111" || j.Cards[0].Status != "CLOSED" {
+					t.Errorf("%s after the changes: J is %+v; want held by P1 alone, with its card 1111 closed", e.kind, j)
+				}
+			}
+		}
 	}
 }
