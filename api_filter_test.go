@@ -295,5 +295,19 @@ func TestCustomerTotalsFollowWrites(t *testing.T) {
 		check("after concurrent ingests", map[string]int{"": 249, filters[1]: 127, filters[2]: 121})
 		e.token = token(t, "reader", "O1")
 		check("a reader of O1", map[string]int{"": 127, filters[1]: 127, filters[2]: 0, filters[3]: 127})
+		// These totals are the counts' sums, not a count of rows: a count made wrong by hand
+		// shows, in the totals by organization alone and nowhere else.
+		e.token = token(t, "admin")
+		if err := rawDB(t, e.kind, e.cfg.databaseURL).Exec(
+			"UPDATE customer_counts SET n = n + 1000 WHERE organization_id = 'O2' AND slot = (SELECT min(slot) FROM customer_counts WHERE organization_id = 'O2')").Error; err != nil {
+			t.Fatal(err)
+		}
+		for f, want := range map[string]int{"": 1249, filters[2]: 1121, `(filter: {organizationIds: ["O2"], countries: ["US"]})`: 121} {
+			var out struct{ Customers struct{ TotalCount int } }
+			e.query(t, `{ customers`+f+` { totalCount } }`, nil, &out)
+			if out.Customers.TotalCount != want {
+				t.Errorf("customers%s totalCount %d after adding 1000 to a count of O2, want %d", f, out.Customers.TotalCount, want)
+			}
+		}
 	})
 }
