@@ -193,6 +193,10 @@ func TestDirectExecutorDocumentSentAgain(t *testing.T) {
 			`query($a: Boolean!) { customers(first: 2) { nodes { sourceCustomerId postalCode @include(if: true)
 				country @skip(if: true) ... on Customer @include(if: $a) { organizationId } } } }`,
 			`query($a: Boolean!, $b: Boolean!) { customers(first: 2) { nodes { sourceCustomerId postalCode @include(if: false) } } }`,
+			// Each place a directive can read a variable, alone: a fragment's body, a field.
+			`query($a: Boolean!) { customers(first: 2) { nodes { sourceCustomerId ...G } } }
+			fragment G on Customer { postalCode @include(if: $a) }`,
+			`query($a: Boolean!) { customers(first: 2) { nodes { sourceCustomerId postalCode @skip(if: $a) } } }`,
 		}
 		for _, doc := range docs {
 			for _, v := range []obj{{"a": true, "b": false}, {"a": false, "b": true}, {"a": true, "b": true}, {"a": true, "b": false}} {
