@@ -29,7 +29,7 @@ func decodeBatch(customers []json.RawMessage) ([]*models.CustomerInput, bool) {
 	defer inputDecoders.Put(d)
 	in := make([]*models.CustomerInput, len(customers))
 	for i, raw := range customers {
-		c, ok := d.Decode(graph.MarkInvalidText(raw))
+		c, ok := decodeCustomer(d, raw)
 		if !ok {
 			return nil, false
 		}
@@ -38,11 +38,28 @@ func decodeBatch(customers []json.RawMessage) ([]*models.CustomerInput, bool) {
 	return in, true
 }
 
+func decodeCustomer(d *models.InputDecoder, raw []byte) (*models.CustomerInput, bool) {
+	return d.Decode(graph.MarkInvalidText(raw))
+}
+
+// loadOptions are opt with the loader decoding each customer as it reads the file
+// (feed.Options.Decode): an NDJSON line is then read once, into the customer the batch's
+// ingest takes and its keys are read from, instead of once to check it, once for the keys
+// and once more for the ingest.
+func loadOptions(opt feed.Options) feed.Options {
+	d := models.NewInputDecoder() // Load decodes in one goroutine
+	opt.Decode = func(raw []byte) (*models.CustomerInput, bool) { return decodeCustomer(d, raw) }
+	return opt
+}
+
 // directIngester ingests a batch through store.Ingest, as the mutation does for an operator
 // with access to every organization, and hands batches it cannot decode to viaGraphQL.
 func directIngester(store *db.Store, log *slog.Logger, viaGraphQL feed.IngestFunc) feed.IngestFunc {
 	return func(ctx context.Context, customers []json.RawMessage, opt feed.BatchOptions) (*feed.BatchResult, error) {
-		in, ok := decodeBatch(customers)
+		in, ok := opt.Inputs, opt.Inputs != nil
+		if !ok {
+			in, ok = decodeBatch(customers)
+		}
 		if !ok {
 			return viaGraphQL(ctx, customers, opt)
 		}

@@ -96,9 +96,28 @@ func TestDirectIngestMatchesMutation(t *testing.T) {
 		{"object for a string", false, set("country", obj{"code": "US"})},
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	same := func(o feed.Options) feed.Options { return o }
 	forEachStore(t, func(t *testing.T, direct *env) {
-		viaGraphQL := newEnv(t, direct.kind, nil)
-		loaders := []feed.IngestFunc{graphIngester(viaGraphQL.store, viaGraphQL.cfg, quiet), ingester(direct.store, direct.cfg, quiet)}
+		viaGraphQL, asRead := newEnv(t, direct.kind, nil), newEnv(t, direct.kind, nil)
+		asReadIngest := ingester(asRead.store, asRead.cfg, quiet)
+		var decodedAsRead []bool // per batch sent, whether it came decoded
+		// The mutation; the direct path decoding each batch; the direct path with the customers
+		// decoded as the file is read, as the ingest command loads (loadOptions).
+		loaders := []struct {
+			name   string
+			e      *env
+			ingest feed.IngestFunc
+			opts   func(feed.Options) feed.Options
+		}{
+			{"mutation", viaGraphQL, graphIngester(viaGraphQL.store, viaGraphQL.cfg, quiet), same},
+			{"direct", direct, ingester(direct.store, direct.cfg, quiet), same},
+			{"decoded as read", asRead, func(ctx context.Context, customers []json.RawMessage, opt feed.BatchOptions) (*feed.BatchResult, error) {
+				if !opt.DryRun {
+					decodedAsRead = append(decodedAsRead, opt.Inputs != nil)
+				}
+				return asReadIngest(ctx, customers, opt)
+			}, loadOptions},
+		}
 		for i, bc := range cases {
 			p := fmt.Sprintf("T%02d-", i)
 			lines := bc.customers(p)
@@ -111,21 +130,30 @@ func TestDirectIngestMatchesMutation(t *testing.T) {
 			}
 			// A load, a replay, a load skipping invalid customers and its replay.
 			for _, opt := range []feed.Options{{}, {}, {SkipInvalid: true}, {SkipInvalid: true}} {
-				var totals [2]*feed.Totals
-				for k, ingest := range loaders {
+				decodedAsRead = nil
+				var totals [3]*feed.Totals
+				for k, l := range loaders {
 					var err error
-					totals[k], err = feed.Load(context.Background(), strings.NewReader(strings.Join(lines, "\n")), ingest, opt)
+					totals[k], err = feed.Load(context.Background(), strings.NewReader(strings.Join(lines, "\n")), l.ingest, l.opts(opt))
 					if err != nil {
-						t.Fatalf("%s: load: %v", bc.name, err)
+						t.Fatalf("%s: load (%s): %v", bc.name, l.name, err)
 					}
 				}
-				if !reflect.DeepEqual(totals[0], totals[1]) {
-					t.Errorf("%s %+v:\n mutation %+v\n direct   %+v", bc.name, opt, totals[0], totals[1])
+				if len(decodedAsRead) == 0 || decodedAsRead[0] != bc.direct {
+					t.Errorf("%s: the batch came to the ingest decoded as read: %v, want %v", bc.name, decodedAsRead, bc.direct)
+				}
+				for k := 1; k < len(loaders); k++ {
+					if !reflect.DeepEqual(totals[0], totals[k]) {
+						t.Errorf("%s %+v:\n mutation %+v\n %s %+v", bc.name, opt, totals[0], loaders[k].name, totals[k])
+					}
 				}
 			}
 		}
-		if a, b := storedState(t, viaGraphQL), storedState(t, direct); a != b {
-			t.Errorf("stored data differ:\n mutation %s\n direct   %s", a, b)
+		want := storedState(t, viaGraphQL)
+		for _, l := range loaders[1:] {
+			if got := storedState(t, l.e); got != want {
+				t.Errorf("stored data differ:\n mutation %s\n %s %s", want, l.name, got)
+			}
 		}
 	})
 }

@@ -630,7 +630,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			r = f
 		}
 		start := time.Now()
-		totals, err := feed.Load(ctx, r, ingest, feed.Options{BatchSize: cfg.ingestBatch, Progress: stderr, Name: name, SkipInvalid: cfg.skipInvalid})
+		totals, err := feed.Load(ctx, r, ingest, loadOptions(feed.Options{BatchSize: cfg.ingestBatch, Progress: stderr, Name: name, SkipInvalid: cfg.skipInvalid}))
 		fmt.Fprintf(stdout, "%s (%.1fs):\n", name, time.Since(start).Seconds())
 		if totals != nil {
 			totals.WriteSummary(stdout)
@@ -674,7 +674,7 @@ func fillDemo(ctx context.Context, store *db.Store, cfg *config, log *slog.Logge
 		pw.Close()
 	}()
 	// The portfolio is valid: a problem in it must show, so nothing is skipped.
-	totals, err := feed.Load(ctx, pr, ingester(store, cfg, log), feed.Options{BatchSize: 500, Name: "demo"})
+	totals, err := feed.Load(ctx, pr, ingester(store, cfg, log), loadOptions(feed.Options{BatchSize: 500, Name: "demo"}))
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

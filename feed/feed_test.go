@@ -18,25 +18,55 @@ import (
 
 func readAll(t *testing.T, in string) ([]string, error) {
 	t.Helper()
+	ids, _, err := readAllWith(t, in, nil)
+	return ids, err
+}
+
+// readAllWith reads every customer of in with decode as the reader's decoder (none when nil),
+// and checks that each customer it returns is the one its decoding made, when it did.
+func readAllWith(t *testing.T, in string, decode func([]byte) (*models.CustomerInput, bool)) (ids []string, decoded int, err error) {
+	t.Helper()
 	r, err := NewReader(strings.NewReader(in))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	var out []string
+	if decode != nil {
+		r.SetDecoder(decode)
+	}
 	for {
 		raw, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return ids, decoded, nil
 		}
 		if err != nil {
-			return out, err
+			return ids, decoded, err
 		}
 		var v struct{ ID string }
 		if err := json.Unmarshal(raw, &v); err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, v.ID)
+		if c := r.Decoded(); c != nil {
+			decoded++
+			if *c.SourceCustomerID != v.ID {
+				t.Errorf("customer %s came with the decoding of %s", v.ID, *c.SourceCustomerID)
+			}
+		}
+		ids = append(ids, v.ID)
 	}
+}
+
+// idDecoder takes objects of one key, "id", as a customer of that sourceCustomerId.
+func idDecoder(raw []byte) (*models.CustomerInput, bool) {
+	var v struct{ ID *string }
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&v); err != nil || v.ID == nil || d.More() {
+		return nil, false
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return nil, false
+	}
+	return &models.CustomerInput{SourceCustomerID: v.ID}, true
 }
 
 // Both shapes of the publisher's file, and a bare array, yield the same customers.
@@ -58,6 +88,16 @@ func TestReaderShapes(t *testing.T) {
 			if err != nil || fmt.Sprint(got) != "[a b]" {
 				t.Errorf("got %v, %v; want [a b]", got, err)
 			}
+			// With a decoder, the same customers, each decoded but for one customer in three
+			// cases, which has a key other than "id".
+			got, decoded, err := readAllWith(t, in, idDecoder)
+			want := 2
+			if name == "document" || name == "ndjson" || name == "ndjson, a string with \\n" {
+				want = 1
+			}
+			if err != nil || fmt.Sprint(got) != "[a b]" || decoded != want {
+				t.Errorf("with a decoder: got %v, %v, %d decoded; want [a b], %d decoded", got, err, decoded, want)
+			}
 		})
 	}
 	for name, in := range map[string]string{"empty": "", "blank": " \n", "empty document": `{"customers": []}`} {
@@ -76,14 +116,21 @@ func TestReaderErrors(t *testing.T) {
 		"not an object":      "{\"id\": \"a\"}\n42\n",
 		"bad ndjson line":    "{\"id\": \"a\"}\n{\"id\": }\n",
 		"customers not list": `{"customers": {"id": "a"}}`,
+		"trailing text":      "{\"id\": \"a\"}\n{\"id\": \"b\"} x\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			got, err := readAll(t, in)
-			if err == nil {
-				t.Fatalf("no error; read %v", got)
-			}
-			if name != "customers not list" && !strings.Contains(err.Error(), "customer 2") {
-				t.Errorf("error %q does not say which customer", err)
+			for _, decode := range []func([]byte) (*models.CustomerInput, bool){nil, idDecoder} {
+				got, _, err := readAllWith(t, in, decode)
+				if err == nil {
+					t.Fatalf("no error; read %v", got)
+				}
+				at := "customer 2"
+				if name == "trailing text" {
+					at = "customer 3" // the x after b
+				}
+				if name != "customers not list" && !strings.Contains(err.Error(), at) {
+					t.Errorf("error %q does not say which customer", err)
+				}
 			}
 		})
 	}
@@ -310,6 +357,7 @@ func TestBatchKeysMatchUnmarshal(t *testing.T) {
 		}
 		return keys
 	}
+	decoded := 0
 	for _, raw := range []string{
 		`{"sourceCustomerId":"C1","country":"US","accounts":[{"sourceAccountId":"A1","cards":[{"sourceAccountId":"A9"}]},{"status":"OPEN","sourceAccountId":"A2"}]}`,
 		`{"accounts":[{"sourceAccountId":"A1"}],"sourceCustomerId":"C1"}`,
@@ -322,10 +370,20 @@ func TestBatchKeysMatchUnmarshal(t *testing.T) {
 		`{"sourceCustomerId":"C1","accounts":{"sourceAccountId":"A1"}}`,
 		`{"sourceCustomerId":"C1","accounts":[{"sourceAccountId":"A1"},"x"]}`,
 	} {
-		got := batchKeys([]json.RawMessage{json.RawMessage(raw)})
-		if want := reference(raw); !reflect.DeepEqual(got, want) {
+		want := reference(raw)
+		if got := batchKeys([]json.RawMessage{json.RawMessage(raw)}, nil); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: got %v, want %v", raw, got, want)
 		}
+		// The keys of a customer decoded as it was read (Options.Decode) are the same.
+		if c, ok := models.NewInputDecoder().Decode([]byte(raw)); ok {
+			decoded++
+			if got := batchKeys([]json.RawMessage{json.RawMessage(raw)}, []*models.CustomerInput{c}); !reflect.DeepEqual(got, want) {
+				t.Errorf("%s decoded: got %v, want %v", raw, got, want)
+			}
+		}
+	}
+	if decoded < 4 {
+		t.Errorf("only %d of the customers decoded; the decoded keys are hardly tested", decoded)
 	}
 }
 

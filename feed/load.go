@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -39,6 +40,9 @@ func (r *BatchResult) rejected() bool { return len(r.Problems) > 0 && r.Summary.
 // BatchOptions are the ingest options of one batch.
 type BatchOptions struct {
 	SkipInvalid, DryRun bool
+	// Inputs are the batch's customers as Options.Decode made them, when it took every one of
+	// them; else nil.
+	Inputs []*models.CustomerInput
 }
 
 // IngestFunc ingests one batch of raw customers. An error means the load cannot go on (the
@@ -62,6 +66,11 @@ type Options struct {
 	SkipInvalid bool
 	// Parallel is how many batches may be in flight at once (default 2).
 	Parallel int
+	// Decode, when set, decodes each customer as it is read from the file, in file order (it
+	// need not be safe for concurrent use), or reports false for a customer of a shape it does
+	// not take. A batch whose customers all decoded reaches the IngestFunc with them
+	// (BatchOptions.Inputs), and its keys are read from them instead of from its JSON.
+	Decode func(raw []byte) (*models.CustomerInput, bool)
 }
 
 // Totals add up a load.
@@ -111,6 +120,9 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 	if err != nil {
 		return t, atPosition(r, rd, err)
 	}
+	if opt.Decode != nil {
+		rd.SetDecoder(opt.Decode)
+	}
 	prog := newProgress(opt.Progress, opt.Name, size(r))
 	defer prog.finish(t, counted)
 
@@ -149,12 +161,17 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 		return failed
 	}
 	batch := make([]json.RawMessage, 0, opt.BatchSize)
+	inputs := make([]*models.CustomerInput, 0, opt.BatchSize)
 	flush := func() error {
 		if len(batch) == 0 {
 			return failed
 		}
-		b := &inflight{customers: batch, offset: t.Read - len(batch), keys: batchKeys(batch), done: make(chan struct{})}
+		b := &inflight{customers: batch, offset: t.Read - len(batch), keys: batchKeys(batch, inputs), done: make(chan struct{})}
+		if !slices.Contains(inputs, nil) {
+			b.inputs = inputs
+		}
 		batch = make([]json.RawMessage, 0, opt.BatchSize)
+		inputs = make([]*models.CustomerInput, 0, opt.BatchSize)
 		for len(queue) > 0 && (len(queue) >= opt.Parallel || b.sharesKeys(queue)) {
 			settle()
 		}
@@ -164,7 +181,7 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 		queue = append(queue, b)
 		go func() {
 			defer close(b.done)
-			b.res, b.err = ingestBatch(ctx, ingest, b.customers, opt.SkipInvalid)
+			b.res, b.err = ingestBatch(ctx, ingest, b.customers, b.inputs, opt.SkipInvalid)
 		}()
 		return nil
 	}
@@ -188,6 +205,7 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 			return t, atPosition(r, rd, err)
 		}
 		batch = append(batch, raw)
+		inputs = append(inputs, rd.Decoded())
 		t.Read++
 		if len(batch) == opt.BatchSize {
 			if err := flush(); err != nil {
@@ -206,9 +224,10 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 // inflight is a batch being ingested.
 type inflight struct {
 	customers []json.RawMessage
-	offset    int             // index in the file of its first customer
-	keys      map[string]bool // its customers' and accounts' ids
-	done      chan struct{}   // closed when res or err is set
+	inputs    []*models.CustomerInput // decoded (Options.Decode), or nil
+	offset    int                     // index in the file of its first customer
+	keys      map[string]bool         // its customers' and accounts' ids
+	done      chan struct{}           // closed when res or err is set
 	res       *BatchResult
 	err       error
 }
@@ -229,11 +248,16 @@ func (b *inflight) sharesKeys(others []*inflight) bool {
 }
 
 // batchKeys are the customer and account ids a batch names (a customer it cannot read names
-// nothing: the batch's ingest reports it).
-func batchKeys(batch []json.RawMessage) map[string]bool {
+// nothing: the batch's ingest reports it), read from the decoded customer where there is one
+// (inputs[i], when inputs is not empty).
+func batchKeys(batch []json.RawMessage, inputs []*models.CustomerInput) map[string]bool {
 	keys := make(map[string]bool, 2*len(batch))
 	dec := jsontext.NewDecoder(bytes.NewReader(nil))
-	for _, raw := range batch {
+	for i, raw := range batch {
+		if i < len(inputs) && inputs[i] != nil {
+			inputKeys(inputs[i], keys)
+			continue
+		}
 		if customerKeys(dec, raw, keys) {
 			continue
 		}
@@ -250,6 +274,24 @@ func batchKeys(batch []json.RawMessage) map[string]bool {
 		}
 	}
 	return keys
+}
+
+// inputKeys adds the ids of a decoded customer to keys, as batchKeys reads them from its JSON
+// (an id not given is "").
+func inputKeys(c *models.CustomerInput, keys map[string]bool) {
+	keys["c\x00"+deref(c.SourceCustomerID)] = true
+	for _, a := range c.Accounts {
+		if a != nil {
+			keys["a\x00"+deref(a.SourceAccountID)] = true
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 // customerKeys adds the ids of a customer of the plain shape (its id and its accounts' ids
@@ -359,8 +401,8 @@ func (t *Totals) WriteSummary(w io.Writer) {
 // types cannot take, each customer is tried alone (a dry run) to find every customer with
 // such a value; the others then load (skipInvalid) or are checked for their own problems, so
 // every problem of the batch is listed, each at its customer.
-func ingestBatch(ctx context.Context, ingest IngestFunc, batch []json.RawMessage, skipInvalid bool) (*BatchResult, error) {
-	res, err := ingest(ctx, batch, BatchOptions{SkipInvalid: skipInvalid})
+func ingestBatch(ctx context.Context, ingest IngestFunc, batch []json.RawMessage, inputs []*models.CustomerInput, skipInvalid bool) (*BatchResult, error) {
+	res, err := ingest(ctx, batch, BatchOptions{SkipInvalid: skipInvalid, Inputs: inputs})
 	if err != nil || !res.Refused {
 		return res, err
 	}

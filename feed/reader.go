@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
 // peekSize is how much of the input is looked at to tell a document from NDJSON.
@@ -19,7 +21,8 @@ const peekSize = 64 << 10
 //
 // NDJSON is read a line at a time while each line holds one whole JSON object: json.Valid
 // checks it as the decoder would, in one pass, where the decoder's reading into a RawMessage
-// scans every value twice. From the first line that is anything else (a value across lines,
+// scans every value twice (or the reader's decoder, which reads the line once into a customer;
+// SetDecoder). From the first line that is anything else (a value across lines,
 // two on a line, a syntax error, a line longer than the buffer) the decoder reads the rest,
 // so such files read, and fail, exactly as before.
 type Reader struct {
@@ -35,6 +38,36 @@ type Reader struct {
 	lines int64
 	// start is where in the input the value being read began (or the last one did).
 	start int64
+	// decodeFn, when set, decodes each customer as it is read (SetDecoder); decoded is what
+	// it made of the customer Next returned last, or nil.
+	decodeFn func([]byte) (*models.CustomerInput, bool)
+	decoded  *models.CustomerInput
+}
+
+// SetDecoder has the reader decode each customer as it reads it: Decoded then returns what
+// decode made of the customer Next returned, or nil when decode reported false. An NDJSON
+// line decode takes needs no other check (decode reads exactly one JSON object, or reports
+// false); any other line is checked by json.Valid as before.
+func (r *Reader) SetDecoder(decode func(raw []byte) (*models.CustomerInput, bool)) {
+	r.decodeFn = decode
+}
+
+// Decoded is the customer Next returned last, decoded, or nil (see SetDecoder).
+func (r *Reader) Decoded() *models.CustomerInput { return r.decoded }
+
+// accept tells whether an NDJSON line holds one whole JSON object, decoding it on the way
+// when the reader has a decoder.
+func (r *Reader) accept(v []byte) bool {
+	if len(v) == 0 || v[0] != '{' {
+		return false
+	}
+	if r.decodeFn != nil {
+		if c, ok := r.decodeFn(v); ok {
+			r.decoded = c
+			return true
+		}
+	}
+	return json.Valid(v)
 }
 
 // NewReader reads a {"customers": [...]} document or NDJSON (also a bare JSON array of
@@ -139,6 +172,7 @@ func (r *Reader) decode(pending []byte) {
 
 // Next returns the next customer, or io.EOF after the last.
 func (r *Reader) Next() (json.RawMessage, error) {
+	r.decoded = nil
 	if r.done {
 		return nil, io.EOF
 	}
@@ -163,6 +197,11 @@ func (r *Reader) Next() (json.RawMessage, error) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return nil, fmt.Errorf("customer %d: want a JSON object, got %.20s", r.n+1, raw)
 	}
+	if r.decodeFn != nil {
+		if c, ok := r.decodeFn(raw); ok {
+			r.decoded = c
+		}
+	}
 	r.n++
 	return raw, nil
 }
@@ -180,7 +219,8 @@ func (r *Reader) nextLine() (raw json.RawMessage, ok bool, err error) {
 			return nil, false, err // a failed read, which bufio would not report again
 		}
 		v := bytes.Trim(line, " \t\r\n")
-		if errors.Is(err, bufio.ErrBufferFull) || len(v) > 0 && (v[0] != '{' || !json.Valid(v)) {
+		if errors.Is(err, bufio.ErrBufferFull) || len(v) > 0 && !r.accept(v) {
+			r.decoded = nil
 			r.decode(bytes.Clone(line))
 			return nil, false, nil
 		}
