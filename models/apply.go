@@ -17,7 +17,7 @@ import (
 func patchField[T any](p *problems, path, name string, o graphql.Omittable[*T], optional bool) (v *T, set bool) {
 	v, set = o.ValueOK()
 	if set && v == nil && !optional {
-		p.add(path, UserErrorCodeRequired, "%s is required and cannot be cleared", name)
+		p.add(pathAt(path), UserErrorCodeRequired, "%s is required and cannot be cleared", name)
 		return nil, false
 	}
 	return v, set
@@ -28,27 +28,27 @@ func ApplyCustomerPatch(old *Customer, patch CustomerPatch) (*Customer, []UserEr
 	var p problems
 	c := *old
 	if v, set := patchField(&p, "patch.sourceParentCustomerId", "sourceParentCustomerId", patch.SourceParentCustomerID, true); set {
-		if v == nil || p.checkID("patch.sourceParentCustomerId", "sourceParentCustomerId", *v) {
+		if v == nil || p.checkID(pathAt("patch.sourceParentCustomerId"), "sourceParentCustomerId", *v) {
 			c.SourceParentCustomerID = v
 		}
 		if v != nil && *v == c.SourceCustomerID {
-			p.add("patch.sourceParentCustomerId", UserErrorCodeInconsistent, "a customer cannot be its own parent")
+			p.add(pathAt("patch.sourceParentCustomerId"), UserErrorCodeInconsistent, "a customer cannot be its own parent")
 		}
 	}
 	if v, set := patchField(&p, "patch.organizationId", "organizationId", patch.OrganizationID, false); v != nil && set {
-		if p.checkID("patch.organizationId", "organizationId", *v) {
+		if p.checkID(pathAt("patch.organizationId"), "organizationId", *v) {
 			c.OrganizationID = *v
 		}
 	}
 	if v, _ := patchField(&p, "patch.postalCode", "postalCode", patch.PostalCode, false); v != nil {
 		n := len(p)
-		if p.checkPostalCode("patch.postalCode", *v); len(p) == n {
+		if p.checkPostalCode(pathAt("patch.postalCode"), *v); len(p) == n {
 			c.PostalCode = *v
 		}
 	}
 	if v, _ := patchField(&p, "patch.country", "country", patch.Country, false); v != nil {
 		n := len(p)
-		if p.checkCountry("patch.country", *v); len(p) == n {
+		if p.checkCountry(pathAt("patch.country"), *v); len(p) == n {
 			c.Country = strings.ToUpper(*v)
 		}
 	}
@@ -64,31 +64,31 @@ func ApplyCustomerPatch(old *Customer, patch CustomerPatch) (*Customer, []UserEr
 		c.EnrollmentEndDate = endV
 	}
 	if (startV != nil || endSet) && c.EnrollmentEndDate != nil {
-		p.checkDateOrder("patch.enrollmentEndDate", "enrollmentEndDate",
+		p.checkDateOrder(pathAt("patch.enrollmentEndDate"), "enrollmentEndDate",
 			*c.EnrollmentEndDate, "enrollmentStartDate", c.EnrollmentStartDate)
 	}
 	if v, _ := patchField(&p, "patch.enrollmentOptInStatus", "enrollmentOptInStatus", patch.EnrollmentOptInStatus, false); v != nil {
-		if checkEnum(&p, "patch.enrollmentOptInStatus", "enrollmentOptInStatus", v) {
+		if checkEnum(&p, pathAt("patch.enrollmentOptInStatus"), "enrollmentOptInStatus", v) {
 			c.EnrollmentOptInStatus = *v
 		}
 	}
 	if v, set := patch.AlertOptInStatus.ValueOK(); set {
 		if v == nil {
-			p.add("patch.alertOptInStatus", UserErrorCodeRequired, "alertOptInStatus is required and cannot be cleared")
+			p.add(pathAt("patch.alertOptInStatus"), UserErrorCodeRequired, "alertOptInStatus is required and cannot be cleared")
 		} else {
 			n := len(p)
-			if p.checkAlerts("patch.alertOptInStatus", v); len(p) == n {
+			if p.checkAlerts(pathAt("patch.alertOptInStatus"), v); len(p) == n {
 				c.AlertOptInStatus = normalizeAlerts(v)
 			}
 		}
 	}
 	if v, _ := patchField(&p, "patch.targetingIndicator", "targetingIndicator", patch.TargetingIndicator, false); v != nil {
-		if checkEnum(&p, "patch.targetingIndicator", "targetingIndicator", v) {
+		if checkEnum(&p, pathAt("patch.targetingIndicator"), "targetingIndicator", v) {
 			c.TargetingIndicator = *v
 		}
 	}
 	if v, set := patchField(&p, "patch.redemptionEligibility", "redemptionEligibility", patch.RedemptionEligibility, true); set {
-		checkOptionalEnum(&p, "patch.redemptionEligibility", "redemptionEligibility", v)
+		checkOptionalEnum(&p, pathAt("patch.redemptionEligibility"), "redemptionEligibility", v)
 		c.RedemptionEligibility = v
 	}
 	if len(p) > 0 {
@@ -105,32 +105,32 @@ func ApplyAccountPatch(old *Account, patch AccountPatch) (*Account, []UserError)
 	holders, holdersSet := patch.SourceCustomerIDs.ValueOK()
 	holdersOK := true
 	if holdersSet {
-		if _, holdersOK = p.checkHolders("patch.sourceCustomerIds", holders); holdersOK {
+		if _, holdersOK = p.checkHolders(pathAt("patch.sourceCustomerIds"), holders); holdersOK {
 			a.SourceCustomerIDs = slices.Clone(holders)
 		}
 	}
 	primary, primarySet := patchField(&p, "patch.primarySourceCustomerId", "primarySourceCustomerId", patch.PrimarySourceCustomerID, false)
 	primaryOK := true
 	if primary != nil {
-		if primaryOK = p.checkID("patch.primarySourceCustomerId", "primarySourceCustomerId", *primary); primaryOK {
+		if primaryOK = p.checkID(pathAt("patch.primarySourceCustomerId"), "primarySourceCustomerId", *primary); primaryOK {
 			a.PrimarySourceCustomerID = *primary
 		}
 	}
 	if (holdersSet || primarySet) && holdersOK && primaryOK && !slices.Contains(a.SourceCustomerIDs, a.PrimarySourceCustomerID) {
-		p.add("patch.primarySourceCustomerId", UserErrorCodeInconsistent,
+		p.add(pathAt("patch.primarySourceCustomerId"), UserErrorCodeInconsistent,
 			"primarySourceCustomerId %s is not one of sourceCustomerIds", Quote(a.PrimarySourceCustomerID))
 	}
 	status, statusSet := patchField(&p, "patch.status", "status", patch.Status, false)
-	if status != nil && checkEnum(&p, "patch.status", "status", status) {
+	if status != nil && checkEnum(&p, pathAt("patch.status"), "status", status) {
 		a.Status = *status
 	}
 	if v, _ := patchField(&p, "patch.type", "type", patch.Type, false); v != nil {
-		if checkEnum(&p, "patch.type", "type", v) {
+		if checkEnum(&p, pathAt("patch.type"), "type", v) {
 			a.Type = *v
 		}
 	}
 	if v, _ := patchField(&p, "patch.sourcePortfolioId", "sourcePortfolioId", patch.SourcePortfolioID, false); v != nil {
-		if p.checkID("patch.sourcePortfolioId", "sourcePortfolioId", *v) {
+		if p.checkID(pathAt("patch.sourcePortfolioId"), "sourcePortfolioId", *v) {
 			a.SourcePortfolioID = *v
 		}
 	}
@@ -146,7 +146,7 @@ func ApplyAccountPatch(old *Account, patch AccountPatch) (*Account, []UserError)
 		}
 	}
 	if statusSet || openSet || closeSet {
-		p.checkClosing("patch.accountCloseDate",
+		p.checkClosing(pathAt("patch.accountCloseDate"),
 			"account", a.Status == AccountStatusClosed, a.Status == AccountStatusOpen, a.AccountOpenDate, a.AccountCloseDate,
 			"accountCloseDate", "accountOpenDate")
 	}
@@ -164,28 +164,28 @@ func ApplyCardPatch(old *Card, patch CardPatch) (*Card, []UserError) {
 	iin, iinSet := patchField(&p, "patch.iin", "iin", patch.IIN, false)
 	iinOK := true
 	if iin != nil {
-		if iinOK = p.checkIIN("patch.iin", *iin); iinOK {
+		if iinOK = p.checkIIN(pathAt("patch.iin"), *iin); iinOK {
 			c.IIN = *iin
 		}
 	}
 	if v, _ := patchField(&p, "patch.cardType", "cardType", patch.CardType, false); v != nil {
-		if checkEnum(&p, "patch.cardType", "cardType", v) {
+		if checkEnum(&p, pathAt("patch.cardType"), "cardType", v) {
 			c.CardType = *v
 		}
 	}
 	status, statusSet := patchField(&p, "patch.status", "status", patch.Status, false)
-	if status != nil && checkEnum(&p, "patch.status", "status", status) {
+	if status != nil && checkEnum(&p, pathAt("patch.status"), "status", status) {
 		c.Status = *status
 	}
 	network, networkSet := patchField(&p, "patch.networkIdentifier", "networkIdentifier", patch.NetworkIdentifier, false)
 	networkOK := true
 	if network != nil {
-		if networkOK = p.checkNetwork("patch.networkIdentifier", *network); networkOK {
+		if networkOK = p.checkNetwork(pathAt("patch.networkIdentifier"), *network); networkOK {
 			c.NetworkIdentifier = *network
 		}
 	}
 	if (iinSet || networkSet) && iinOK && networkOK {
-		p.checkNetworkMatchesIIN("patch.networkIdentifier", c.IIN, c.NetworkIdentifier)
+		p.checkNetworkMatchesIIN(pathAt("patch.networkIdentifier"), c.IIN, c.NetworkIdentifier)
 	}
 	openV, openSet := patchField(&p, "patch.openDate", "openDate", patch.OpenDate, false)
 	if openV != nil {
@@ -199,7 +199,7 @@ func ApplyCardPatch(old *Card, patch CardPatch) (*Card, []UserError) {
 		}
 	}
 	if statusSet || openSet || closeSet {
-		p.checkClosing("patch.closeDate",
+		p.checkClosing(pathAt("patch.closeDate"),
 			"card", c.Status == CardStatusClosed, c.Status == CardStatusOpen, c.OpenDate, c.CloseDate, "closeDate", "openDate")
 	}
 	if len(p) > 0 {

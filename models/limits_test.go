@@ -132,7 +132,7 @@ func TestTextProblem(t *testing.T) {
 		}
 	}
 	var p problems
-	if p.checkID("x", "id", "a"+string(InvalidTextMarker)); problemSet(p) != "x INVALID_FORMAT" || !strings.Contains(p[0].Message, "not valid text") {
+	if p.checkID(pathAt("x"), "id", "a"+string(InvalidTextMarker)); problemSet(p) != "x INVALID_FORMAT" || !strings.Contains(p[0].Message, "not valid text") {
 		t.Errorf("the marker in an id: %+v", p)
 	}
 }

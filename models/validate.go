@@ -39,18 +39,45 @@ const (
 // problems collects user errors.
 type problems []UserError
 
-func (p *problems) add(path string, code UserErrorCode, format string, args ...any) {
-	*p = append(*p, UserError{Path: path, Code: code, Message: fmt.Sprintf(format, args...)})
+func (p *problems) add(path at, code UserErrorCode, format string, args ...any) {
+	*p = append(*p, UserError{Path: path.String(), Code: code, Message: fmt.Sprintf(format, args...)})
 }
 
-func join(path, field string) string {
-	if path == "" {
-		return field
+// at is the JSON path of a value being checked: a root (its text) and then member names and
+// list indexes, each step pointing at the one before. It becomes text only when a problem is
+// reported there, so checking a valid batch builds no path at all.
+type at struct {
+	parent *at
+	name   string // a member name, or the root's text
+	i      int    // a list index, when index
+	index  bool
+}
+
+// pathAt is a root path, such as "patch.country" ("" for none).
+func pathAt(s string) at { return at{name: s} }
+
+// field is the path of member name of the value at a.
+func (a *at) field(name string) at { return at{parent: a, name: name} }
+
+// item is the path of element i of the list at a.
+func (a *at) item(i int) at { return at{parent: a, i: i, index: true} }
+
+func (a at) String() string { return string(a.appendTo(make([]byte, 0, 64))) }
+
+func (a *at) appendTo(b []byte) []byte {
+	if a.parent != nil {
+		b = a.parent.appendTo(b)
 	}
-	return path + "." + field
+	if a.index {
+		b = append(b, '[')
+		b = strconv.AppendInt(b, int64(a.i), 10)
+		return append(b, ']')
+	}
+	if len(b) > 0 && a.name != "" {
+		b = append(b, '.')
+	}
+	return append(b, a.name...)
 }
-
-func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 // Quote shows a value in a message, quoted and cut so that a huge input is not echoed back
 // whole.
@@ -63,7 +90,7 @@ func Quote(s string) string {
 }
 
 // tooMany reports a list longer than max at its path.
-func (p *problems) tooMany(path, what string, n, max int) bool {
+func (p *problems) tooMany(path at, what string, n, max int) bool {
 	if n > max {
 		p.add(path, UserErrorCodeLimitExceeded, "at most %d %s are allowed, got %d", max, what, n)
 		return true
@@ -74,12 +101,12 @@ func (p *problems) tooMany(path, what string, n, max int) bool {
 // ValidID reports whether v satisfies the identifier rules, so that it may be stored.
 func ValidID(v string) bool {
 	var p problems
-	return p.checkID("", "", v)
+	return p.checkID(at{}, "", v)
 }
 
 // checkID applies the identifier rules: 1-120 characters of valid text (TextProblem), no
 // leading or trailing space, no control characters.
-func (p *problems) checkID(path, name, v string) bool {
+func (p *problems) checkID(path at, name, v string) bool {
 	n := len(*p)
 	switch {
 	case v == "":
@@ -97,7 +124,7 @@ func (p *problems) checkID(path, name, v string) bool {
 }
 
 // requiredID checks a required identifier.
-func (p *problems) requiredID(path, name string, v *string) bool {
+func (p *problems) requiredID(path at, name string, v *string) bool {
 	if v == nil {
 		p.add(path, UserErrorCodeRequired, "%s is required", name)
 		return false
@@ -105,14 +132,14 @@ func (p *problems) requiredID(path, name string, v *string) bool {
 	return p.checkID(path, name, *v)
 }
 
-func (p *problems) required(path, name string, present bool) bool {
+func (p *problems) required(path at, name string, present bool) bool {
 	if !present {
 		p.add(path, UserErrorCodeRequired, "%s is required", name)
 	}
 	return present
 }
 
-func (p *problems) checkPostalCode(path, v string) {
+func (p *problems) checkPostalCode(path at, v string) {
 	switch {
 	case v == "":
 		p.add(path, UserErrorCodeInvalidValue, "postalCode must not be empty")
@@ -126,7 +153,7 @@ func (p *problems) checkPostalCode(path, v string) {
 }
 
 // checkCountry accepts an assigned ISO 3166-1 alpha-2 code in either case.
-func (p *problems) checkCountry(path, v string) {
+func (p *problems) checkCountry(path at, v string) {
 	if len(v) != 2 || !isLetter(v[0]) || !isLetter(v[1]) {
 		p.add(path, UserErrorCodeInvalidFormat, "country must be an ISO 3166-1 alpha-2 code of two letters, got %s", Quote(v))
 		return
@@ -147,7 +174,7 @@ func isDigits(s string) bool {
 	return true
 }
 
-func (p *problems) checkAlerts(path string, v []AlertOptInStatus) {
+func (p *problems) checkAlerts(path at, v []AlertOptInStatus) {
 	if len(v) == 0 {
 		p.add(path, UserErrorCodeInvalidValue, "alertOptInStatus must hold at least one value")
 		return
@@ -158,7 +185,7 @@ func (p *problems) checkAlerts(path string, v []AlertOptInStatus) {
 	all := false
 	for i, a := range v {
 		if !a.IsValid() {
-			p.add(index(path, i), UserErrorCodeInvalidValue, "%s is not an alert opt-in status", Quote(string(a)))
+			p.add(path.item(i), UserErrorCodeInvalidValue, "%s is not an alert opt-in status", Quote(string(a)))
 		}
 		all = all || a == AlertOptInStatusAll
 	}
@@ -179,13 +206,13 @@ func normalizeAlerts(v []AlertOptInStatus) []AlertOptInStatus {
 	return out
 }
 
-func (p *problems) checkLast4(path, v string) {
+func (p *problems) checkLast4(path at, v string) {
 	if len(v) != 4 || !isDigits(v) {
 		p.add(path, UserErrorCodeInvalidFormat, "last4 must be exactly 4 digits, got %s", Quote(v))
 	}
 }
 
-func (p *problems) checkIIN(path, v string) bool {
+func (p *problems) checkIIN(path at, v string) bool {
 	if (len(v) != 6 && len(v) != 8) || !isDigits(v) {
 		p.add(path, UserErrorCodeInvalidFormat, "iin must be exactly 6 or 8 digits, got %s", Quote(v))
 		return false
@@ -193,7 +220,7 @@ func (p *problems) checkIIN(path, v string) bool {
 	return true
 }
 
-func (p *problems) checkNetwork(path string, v int) bool {
+func (p *problems) checkNetwork(path at, v int) bool {
 	if v < 3 || v > 6 {
 		p.add(path, UserErrorCodeInvalidValue, "networkIdentifier must be 3 (American Express), 4 (Visa), 5 (Mastercard) or 6 (Discover), got %d", v)
 		return false
@@ -202,7 +229,7 @@ func (p *problems) checkNetwork(path string, v int) bool {
 }
 
 // checkNetworkMatchesIIN reports a network identifier that contradicts an IIN starting 3-6.
-func (p *problems) checkNetworkMatchesIIN(path, iin string, network int) {
+func (p *problems) checkNetworkMatchesIIN(path at, iin string, network int) {
 	if d := int(iin[0] - '0'); d >= 3 && d <= 6 && d != network {
 		p.add(path, UserErrorCodeInvalidValue, "networkIdentifier %d contradicts iin %s, which belongs to network %d", network, iin, d)
 	}
@@ -211,7 +238,7 @@ func (p *problems) checkNetworkMatchesIIN(path, iin string, network int) {
 func checkEnum[T interface {
 	~string
 	IsValid() bool
-}](p *problems, path, name string, v *T) bool {
+}](p *problems, path at, name string, v *T) bool {
 	if v == nil {
 		p.add(path, UserErrorCodeRequired, "%s is required", name)
 		return false
@@ -226,13 +253,13 @@ func checkEnum[T interface {
 func checkOptionalEnum[T interface {
 	~string
 	IsValid() bool
-}](p *problems, path, name string, v *T) {
+}](p *problems, path at, name string, v *T) {
 	if v != nil && !(*v).IsValid() {
 		p.add(path, UserErrorCodeInvalidValue, "%s is not a valid %s", Quote(string(*v)), name)
 	}
 }
 
-func (p *problems) checkDateOrder(path, name string, end time.Time, startName string, start time.Time) {
+func (p *problems) checkDateOrder(path at, name string, end time.Time, startName string, start time.Time) {
 	if end.Before(start) {
 		p.add(path, UserErrorCodeInconsistent, "%s (%s) must not be before %s (%s)", name, FormatDateTime(end), startName, FormatDateTime(start))
 	}
@@ -241,7 +268,7 @@ func (p *problems) checkDateOrder(path, name string, end time.Time, startName st
 // checkClosing applies the rules between a status and a close date: CLOSED needs a close date,
 // OPEN may not have one, and a close date is not before the open date. Each is reported at
 // the close date, the later field.
-func (p *problems) checkClosing(closePath, what string, closed, open bool, openDate time.Time, closeDate *time.Time, closeName, openName string) {
+func (p *problems) checkClosing(closePath at, what string, closed, open bool, openDate time.Time, closeDate *time.Time, closeName, openName string) {
 	switch {
 	case closed && closeDate == nil:
 		p.add(closePath, UserErrorCodeInconsistent, "%s is required when the %s's status is CLOSED", closeName, what)
@@ -262,8 +289,9 @@ func ValidateCustomers(in []*CustomerInput) (errs []UserError, invalid []bool) {
 	firstCustomer := map[string]int{}
 	seen := map[string]*accountSeen{}
 	cards := map[CardKey]*cardSeen{}
+	customers := pathAt("customers")
 	for i, c := range in {
-		path := index("customers", i)
+		path := customers.item(i)
 		var p problems
 		if c == nil {
 			p.add(path, UserErrorCodeRequired, "a customer may not be null")
@@ -271,12 +299,12 @@ func ValidateCustomers(in []*CustomerInput) (errs []UserError, invalid []bool) {
 			accounts := validateCustomer(&p, path, c)
 			if c.SourceCustomerID != nil {
 				if first, ok := firstCustomer[*c.SourceCustomerID]; ok {
-					p.add(join(path, "sourceCustomerId"), UserErrorCodeDuplicate, "customer %s already appears at customers[%d]", Quote(*c.SourceCustomerID), first)
+					p.add(path.field("sourceCustomerId"), UserErrorCodeDuplicate, "customer %s already appears at customers[%d]", Quote(*c.SourceCustomerID), first)
 				} else {
 					firstCustomer[*c.SourceCustomerID] = i
 				}
 			}
-			crossAccounts(&p, path, accounts, seen, cards)
+			crossAccounts(&p, i, accounts, seen, cards)
 		}
 		invalid[i] = len(p) > 0
 		all = append(all, p...)
@@ -286,37 +314,37 @@ func ValidateCustomers(in []*CustomerInput) (errs []UserError, invalid []bool) {
 
 // validateCustomer checks one customer tree. It returns its account occurrences, each nil when
 // it has a problem, or nil when the accounts could not be looked at.
-func validateCustomer(p *problems, path string, c *CustomerInput) (accounts []*accountChecked) {
+func validateCustomer(p *problems, path at, c *CustomerInput) (accounts []*accountChecked) {
 	enclosing := c.SourceCustomerID
-	if !p.requiredID(join(path, "sourceCustomerId"), "sourceCustomerId", c.SourceCustomerID) {
+	if !p.requiredID(path.field("sourceCustomerId"), "sourceCustomerId", c.SourceCustomerID) {
 		enclosing = nil // reported once, not again under every account
 	}
 	if c.SourceParentCustomerID != nil {
-		at := join(path, "sourceParentCustomerId")
+		at := path.field("sourceParentCustomerId")
 		if p.checkID(at, "sourceParentCustomerId", *c.SourceParentCustomerID) &&
 			c.SourceCustomerID != nil && *c.SourceParentCustomerID == *c.SourceCustomerID {
 			p.add(at, UserErrorCodeInconsistent, "a customer cannot be its own parent")
 		}
 	}
-	p.requiredID(join(path, "organizationId"), "organizationId", c.OrganizationID)
-	if p.required(join(path, "postalCode"), "postalCode", c.PostalCode != nil) {
-		p.checkPostalCode(join(path, "postalCode"), *c.PostalCode)
+	p.requiredID(path.field("organizationId"), "organizationId", c.OrganizationID)
+	if at := path.field("postalCode"); p.required(at, "postalCode", c.PostalCode != nil) {
+		p.checkPostalCode(at, *c.PostalCode)
 	}
-	if p.required(join(path, "country"), "country", c.Country != nil) {
-		p.checkCountry(join(path, "country"), *c.Country)
+	if at := path.field("country"); p.required(at, "country", c.Country != nil) {
+		p.checkCountry(at, *c.Country)
 	}
-	p.required(join(path, "customerCreationDate"), "customerCreationDate", c.CustomerCreationDate != nil)
-	p.required(join(path, "enrollmentStartDate"), "enrollmentStartDate", c.EnrollmentStartDate != nil)
+	p.required(path.field("customerCreationDate"), "customerCreationDate", c.CustomerCreationDate != nil)
+	p.required(path.field("enrollmentStartDate"), "enrollmentStartDate", c.EnrollmentStartDate != nil)
 	if c.EnrollmentEndDate != nil && c.EnrollmentStartDate != nil {
-		p.checkDateOrder(join(path, "enrollmentEndDate"), "enrollmentEndDate", *c.EnrollmentEndDate, "enrollmentStartDate", *c.EnrollmentStartDate)
+		p.checkDateOrder(path.field("enrollmentEndDate"), "enrollmentEndDate", *c.EnrollmentEndDate, "enrollmentStartDate", *c.EnrollmentStartDate)
 	}
-	checkEnum(p, join(path, "enrollmentOptInStatus"), "enrollmentOptInStatus", c.EnrollmentOptInStatus)
-	if p.required(join(path, "alertOptInStatus"), "alertOptInStatus", c.AlertOptInStatus != nil) {
-		p.checkAlerts(join(path, "alertOptInStatus"), c.AlertOptInStatus)
+	checkEnum(p, path.field("enrollmentOptInStatus"), "enrollmentOptInStatus", c.EnrollmentOptInStatus)
+	if at := path.field("alertOptInStatus"); p.required(at, "alertOptInStatus", c.AlertOptInStatus != nil) {
+		p.checkAlerts(at, c.AlertOptInStatus)
 	}
-	checkEnum(p, join(path, "targetingIndicator"), "targetingIndicator", c.TargetingIndicator)
-	checkOptionalEnum(p, join(path, "redemptionEligibility"), "redemptionEligibility", c.RedemptionEligibility)
-	at := join(path, "accounts")
+	checkEnum(p, path.field("targetingIndicator"), "targetingIndicator", c.TargetingIndicator)
+	checkOptionalEnum(p, path.field("redemptionEligibility"), "redemptionEligibility", c.RedemptionEligibility)
+	at := path.field("accounts")
 	if !p.required(at, "accounts", c.Accounts != nil) {
 		return nil
 	}
@@ -328,7 +356,7 @@ func validateCustomer(p *problems, path string, c *CustomerInput) (accounts []*a
 	}
 	accounts = make([]*accountChecked, len(c.Accounts))
 	for j, a := range c.Accounts {
-		accounts[j] = validateAccount(p, index(at, j), a, enclosing)
+		accounts[j] = validateAccount(p, at.item(j), a, enclosing)
 	}
 	return accounts
 }
@@ -342,32 +370,33 @@ type accountChecked struct {
 
 // validateAccount checks one account occurrence; it returns nil when the occurrence has a
 // problem.
-func validateAccount(p *problems, path string, a *AccountInput, enclosing *string) *accountChecked {
+func validateAccount(p *problems, path at, a *AccountInput, enclosing *string) *accountChecked {
 	if a == nil {
 		p.add(path, UserErrorCodeRequired, "an account may not be null")
 		return nil
 	}
 	n := len(*p)
-	p.requiredID(join(path, "sourceAccountId"), "sourceAccountId", a.SourceAccountID)
-	holders, holdersOK := p.checkHolders(join(path, "sourceCustomerIds"), a.SourceCustomerIds)
+	p.requiredID(path.field("sourceAccountId"), "sourceAccountId", a.SourceAccountID)
+	holdersAt := path.field("sourceCustomerIds")
+	holders, holdersOK := p.checkHolders(holdersAt, a.SourceCustomerIds)
 	if holdersOK && enclosing != nil && !holders[*enclosing] {
-		p.add(join(path, "sourceCustomerIds"), UserErrorCodeInconsistent, "sourceCustomerIds must contain the customer the account is listed under, %s", Quote(*enclosing))
+		p.add(holdersAt, UserErrorCodeInconsistent, "sourceCustomerIds must contain the customer the account is listed under, %s", Quote(*enclosing))
 	}
-	if p.requiredID(join(path, "primarySourceCustomerId"), "primarySourceCustomerId", a.PrimarySourceCustomerID) && holdersOK &&
+	if at := path.field("primarySourceCustomerId"); p.requiredID(at, "primarySourceCustomerId", a.PrimarySourceCustomerID) && holdersOK &&
 		!holders[*a.PrimarySourceCustomerID] {
-		p.add(join(path, "primarySourceCustomerId"), UserErrorCodeInconsistent, "primarySourceCustomerId %s is not one of sourceCustomerIds", Quote(*a.PrimarySourceCustomerID))
+		p.add(at, UserErrorCodeInconsistent, "primarySourceCustomerId %s is not one of sourceCustomerIds", Quote(*a.PrimarySourceCustomerID))
 	}
-	statusOK := checkEnum(p, join(path, "status"), "status", a.Status)
-	checkEnum(p, join(path, "type"), "type", a.Type)
-	p.requiredID(join(path, "sourcePortfolioId"), "sourcePortfolioId", a.SourcePortfolioID)
-	if p.required(join(path, "accountOpenDate"), "accountOpenDate", a.AccountOpenDate != nil) && statusOK {
-		p.checkClosing(join(path, "accountCloseDate"), "account", *a.Status == AccountStatusClosed, *a.Status == AccountStatusOpen,
+	statusOK := checkEnum(p, path.field("status"), "status", a.Status)
+	checkEnum(p, path.field("type"), "type", a.Type)
+	p.requiredID(path.field("sourcePortfolioId"), "sourcePortfolioId", a.SourcePortfolioID)
+	if p.required(path.field("accountOpenDate"), "accountOpenDate", a.AccountOpenDate != nil) && statusOK {
+		p.checkClosing(path.field("accountCloseDate"), "account", *a.Status == AccountStatusClosed, *a.Status == AccountStatusOpen,
 			*a.AccountOpenDate, a.AccountCloseDate, "accountCloseDate", "accountOpenDate")
 	}
-	at := join(path, "cards")
+	at := path.field("cards")
 	if p.required(at, "cards", a.Cards != nil) && !p.tooMany(at, "cards per account", len(a.Cards), MaxCardsPerAccount) {
 		for k, c := range a.Cards {
-			validateCard(p, index(at, k), c, a, holders)
+			validateCard(p, at.item(k), c, a, holders)
 		}
 	}
 	if len(*p) > n {
@@ -379,7 +408,7 @@ func validateAccount(p *problems, path string, a *AccountInput, enclosing *strin
 // checkHolders checks a holder list: non-empty, at most MaxHoldersPerAccount, every id valid,
 // no id twice. Unless the list is missing, empty or too long, it returns the ids listed as a
 // set, even when some of them are invalid; ok tells whether all are valid.
-func (p *problems) checkHolders(path string, ids []string) (set map[string]bool, ok bool) {
+func (p *problems) checkHolders(path at, ids []string) (set map[string]bool, ok bool) {
 	if ids == nil {
 		p.add(path, UserErrorCodeRequired, "sourceCustomerIds is required")
 		return nil, false
@@ -394,8 +423,8 @@ func (p *problems) checkHolders(path string, ids []string) (set map[string]bool,
 	n := len(*p)
 	set = make(map[string]bool, len(ids))
 	for i, id := range ids {
-		if p.checkID(index(path, i), "a holder's sourceCustomerId", id) && set[id] {
-			p.add(index(path, i), UserErrorCodeInvalidValue, "holder %s is listed twice", Quote(id))
+		if p.checkID(path.item(i), "a holder's sourceCustomerId", id) && set[id] {
+			p.add(path.item(i), UserErrorCodeInvalidValue, "holder %s is listed twice", Quote(id))
 		}
 		set[id] = true
 	}
@@ -404,74 +433,99 @@ func (p *problems) checkHolders(path string, ids []string) (set map[string]bool,
 
 // validateCard checks one card of account a, whose listed holders are holders (nil when the
 // list could not be read).
-func validateCard(p *problems, path string, c *CardInput, a *AccountInput, holders map[string]bool) {
+func validateCard(p *problems, path at, c *CardInput, a *AccountInput, holders map[string]bool) {
 	if c == nil {
 		p.add(path, UserErrorCodeRequired, "a card may not be null")
 		return
 	}
-	if p.requiredID(join(path, "sourceAccountId"), "sourceAccountId", c.SourceAccountID) && a.SourceAccountID != nil &&
+	if at := path.field("sourceAccountId"); p.requiredID(at, "sourceAccountId", c.SourceAccountID) && a.SourceAccountID != nil &&
 		*c.SourceAccountID != *a.SourceAccountID {
-		p.add(join(path, "sourceAccountId"), UserErrorCodeInconsistent, "a card's sourceAccountId must equal its account's, %s", Quote(*a.SourceAccountID))
+		p.add(at, UserErrorCodeInconsistent, "a card's sourceAccountId must equal its account's, %s", Quote(*a.SourceAccountID))
 	}
-	if p.requiredID(join(path, "sourceCustomerId"), "sourceCustomerId", c.SourceCustomerID) && holders != nil &&
+	if at := path.field("sourceCustomerId"); p.requiredID(at, "sourceCustomerId", c.SourceCustomerID) && holders != nil &&
 		!holders[*c.SourceCustomerID] {
-		p.add(join(path, "sourceCustomerId"), UserErrorCodeInconsistent, "cardholder %s is not one of the account's sourceCustomerIds", Quote(*c.SourceCustomerID))
+		p.add(at, UserErrorCodeInconsistent, "cardholder %s is not one of the account's sourceCustomerIds", Quote(*c.SourceCustomerID))
 	}
-	if p.required(join(path, "last4"), "last4", c.Last4 != nil) {
-		p.checkLast4(join(path, "last4"), *c.Last4)
+	if at := path.field("last4"); p.required(at, "last4", c.Last4 != nil) {
+		p.checkLast4(at, *c.Last4)
 	}
-	iinOK := p.required(join(path, "iin"), "iin", c.Iin != nil) && p.checkIIN(join(path, "iin"), *c.Iin)
-	checkEnum(p, join(path, "cardType"), "cardType", c.CardType)
-	statusOK := checkEnum(p, join(path, "status"), "status", c.Status)
-	if p.required(join(path, "networkIdentifier"), "networkIdentifier", c.NetworkIdentifier != nil) &&
-		p.checkNetwork(join(path, "networkIdentifier"), *c.NetworkIdentifier) && iinOK {
-		p.checkNetworkMatchesIIN(join(path, "networkIdentifier"), *c.Iin, *c.NetworkIdentifier)
+	iinAt := path.field("iin")
+	iinOK := p.required(iinAt, "iin", c.Iin != nil) && p.checkIIN(iinAt, *c.Iin)
+	checkEnum(p, path.field("cardType"), "cardType", c.CardType)
+	statusOK := checkEnum(p, path.field("status"), "status", c.Status)
+	if at := path.field("networkIdentifier"); p.required(at, "networkIdentifier", c.NetworkIdentifier != nil) &&
+		p.checkNetwork(at, *c.NetworkIdentifier) && iinOK {
+		p.checkNetworkMatchesIIN(at, *c.Iin, *c.NetworkIdentifier)
 	}
-	if p.required(join(path, "openDate"), "openDate", c.OpenDate != nil) && statusOK {
-		p.checkClosing(join(path, "closeDate"), "card", *c.Status == CardStatusClosed, *c.Status == CardStatusOpen,
+	if p.required(path.field("openDate"), "openDate", c.OpenDate != nil) && statusOK {
+		p.checkClosing(path.field("closeDate"), "card", *c.Status == CardStatusClosed, *c.Status == CardStatusOpen,
 			*c.OpenDate, c.CloseDate, "closeDate", "openDate")
 	}
 }
 
+// occurrence is where in a batch an account (card < 0) or one of its cards occurs:
+// customers[customer].accounts[account] or customers[customer].accounts[account].cards[card].
+type occurrence struct{ customer, account, card int }
+
+func (o occurrence) String() string {
+	s := "customers[" + strconv.Itoa(o.customer) + "].accounts[" + strconv.Itoa(o.account) + "]"
+	if o.card >= 0 {
+		s += ".cards[" + strconv.Itoa(o.card) + "]"
+	}
+	return s
+}
+
+func (o occurrence) path() at {
+	customers := pathAt("customers")
+	c := customers.item(o.customer)
+	accounts := c.field("accounts")
+	a := accounts.item(o.account)
+	if o.card < 0 {
+		return a
+	}
+	cards := a.field("cards")
+	return cards.item(o.card)
+}
+
 // accountSeen is the first occurrence of an account in a batch.
 type accountSeen struct {
-	path string
+	at occurrence
 	*accountChecked
 }
 
 // cardSeen is the first occurrence of a card in a batch.
 type cardSeen struct {
-	path string
-	in   *CardInput
+	at occurrence
+	in *CardInput
 }
 
-// crossAccounts checks a customer's account occurrences against their earlier occurrences in
-// the batch: a joint account listed under several holders must carry the same attributes and
-// holders each time, and a card listed twice must carry the same data. Occurrences with their
-// own problems (nil) are left out of the comparison; those problems are reported already. Each
-// occurrence is compared with the first one through maps, so the work is linear in the batch.
-func crossAccounts(p *problems, path string, accounts []*accountChecked, seen map[string]*accountSeen, cards map[CardKey]*cardSeen) {
+// crossAccounts checks the account occurrences of customer i against their earlier
+// occurrences in the batch: a joint account listed under several holders must carry the same
+// attributes and holders each time, and a card listed twice must carry the same data.
+// Occurrences with their own problems (nil) are left out of the comparison; those problems are
+// reported already. Each occurrence is compared with the first one through maps, so the work
+// is linear in the batch.
+func crossAccounts(p *problems, i int, accounts []*accountChecked, seen map[string]*accountSeen, cards map[CardKey]*cardSeen) {
 	for j, a := range accounts {
 		if a == nil || a.in.SourceAccountID == nil {
 			continue
 		}
-		apath := index(join(path, "accounts"), j)
+		here := occurrence{i, j, -1}
 		id := *a.in.SourceAccountID
 		if first, ok := seen[id]; !ok {
-			seen[id] = &accountSeen{path: apath, accountChecked: a}
-		} else if first.path != apath && !sameAccountInput(first.accountChecked, a) {
-			p.add(apath, UserErrorCodeConflict, "account %s differs from its occurrence at %s: every occurrence of a joint account must carry the same attributes and sourceCustomerIds",
-				Quote(id), first.path)
+			seen[id] = &accountSeen{at: here, accountChecked: a}
+		} else if first.at != here && !sameAccountInput(first.accountChecked, a) {
+			p.add(here.path(), UserErrorCodeConflict, "account %s differs from its occurrence at %s: every occurrence of a joint account must carry the same attributes and sourceCustomerIds",
+				Quote(id), first.at)
 			continue
 		}
 		for k, card := range a.in.Cards {
-			cpath := index(join(apath, "cards"), k)
 			key := CardKey{SourceAccountID: *card.SourceAccountID, SourceCustomerID: *card.SourceCustomerID, Last4: *card.Last4}
 			if first, ok := cards[key]; !ok {
-				cards[key] = &cardSeen{path: cpath, in: card}
+				cards[key] = &cardSeen{at: occurrence{i, j, k}, in: card}
 			} else if !sameCardInput(first.in, card) {
-				p.add(cpath, UserErrorCodeConflict, "card %s of customer %s differs from its occurrence at %s",
-					Quote(key.Last4), Quote(key.SourceCustomerID), first.path)
+				p.add(occurrence{i, j, k}.path(), UserErrorCodeConflict, "card %s of customer %s differs from its occurrence at %s",
+					Quote(key.Last4), Quote(key.SourceCustomerID), first.at)
 			}
 		}
 	}

@@ -257,8 +257,8 @@ func TestValidateBatchRules(t *testing.T) {
 			j.Cards[0].SourceCustomerID, j.Cards[0].Iin = new("A"), new("498765")
 		})
 		problems, _ := ValidateCustomers([]*CustomerInput{a, b})
-		if got := problemSet(problems); got != "customers[1].accounts[1].cards[0] CONFLICT" {
-			t.Fatalf("got %q", got)
+		if got := problemSet(problems); got != "customers[1].accounts[1].cards[0] CONFLICT" || !strings.Contains(problems[0].Message, "at customers[0].accounts[1].cards[0]") {
+			t.Fatalf("got %q: %s", got, problems[0].Message)
 		}
 	})
 }
