@@ -368,6 +368,64 @@ func TestResendRepairsHolderRows(t *testing.T) {
 	})
 }
 
+// TestIngestReplacesRowsOfAnAccountNotStored leaves holder rows and cards of a joint account
+// whose row is gone (deleted by hand: no write of the store leaves them), one holder row and
+// one card naming a customer the account does not list, then sends the account again. An
+// ingest reads holder rows and cards only of the accounts it finds stored; here its writes
+// collide with the rows left, and the batch runs again reading them for every account: the
+// account is created, the stray holder and card go, and the rest stays as it was.
+func TestIngestReplacesRowsOfAnAccountNotStored(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		a := customer("A", "O1")
+		a["accounts"] = []any{account("J", []any{"A", "B"}, card("J", "A", "1111", "412345"))}
+		b := customer("B", "O1")
+		c := customer("C", "O1")
+		e.mustIngest(t, a, b, c)
+		raw := rawDB(t, e.kind, e.cfg.databaseURL)
+		for _, stmt := range []string{
+			"INSERT INTO account_holders (source_account_id, source_customer_id, position) VALUES ('J', 'C', 2)",
+			"INSERT INTO cards (source_account_id, source_customer_id, last4, iin, card_type, status, network_identifier, open_date, created_at, updated_at)" +
+				" SELECT 'J', 'C', '9999', iin, card_type, status, network_identifier, open_date, created_at, updated_at FROM cards WHERE source_account_id = 'J' AND last4 = '1111'",
+			"DELETE FROM accounts WHERE source_account_id = 'J'",
+		} {
+			if err := raw.Exec(stmt).Error; err != nil {
+				t.Fatalf("damage: %v", err)
+			}
+		}
+		var sent struct {
+			IngestCustomers struct {
+				Summary struct {
+					Accounts struct{ Created int }
+					Cards    struct{ Created, Updated, Unchanged, Deleted int }
+				}
+				UserErrors []struct{ Path, Code, Message string }
+			}
+		}
+		e.query(t, ingestQuery, obj{"customers": []any{a, b, c}}, &sent)
+		if p := sent.IngestCustomers; len(p.UserErrors) > 0 || p.Summary.Accounts.Created != 1 || p.Summary.Cards.Deleted != 1 || p.Summary.Cards.Unchanged != 3 {
+			t.Errorf("ingest: %+v; want J created, C's card on J deleted, the others (A's on J, B's and C's own) unchanged", p)
+		}
+		checkHolderInvariants(t, e)
+		var out struct {
+			Account struct {
+				Holders []struct{ SourceCustomerID string }
+				Cards   []struct{ Last4 string }
+			}
+		}
+		e.query(t, `{ account(sourceAccountId: "J") { holders { sourceCustomerId } cards { last4 } } }`, nil, &out)
+		if fmt.Sprint(out.Account) != "{[{A} {B}] [{1111}]}" {
+			t.Errorf("J after the ingest: %+v, want held by A and B with A's card", out.Account)
+		}
+		logs := e.logs.String()
+		if !strings.Contains(logs, "holder rows or cards of accounts that are not stored") {
+			t.Errorf("the batch did not run again reading every account's rows; logs:\n%s", logs)
+		}
+		if strings.Contains(logs, "level=ERROR") {
+			t.Errorf("errors logged:\n%s", logs)
+		}
+	})
+}
+
 // TestConcurrentIngestsInRandomOrder has eight writers ingest overlapping batches of customers
 // in random key order, each changing what it sends, so that every batch updates rows others
 // are updating too. None may fail: writers queue on their keys instead of deadlocking.

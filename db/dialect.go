@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -92,6 +93,24 @@ func (a pgArray[T]) Value() (driver.Value, error) {
 		}
 	}
 	return string(append(b, '}')), nil
+}
+
+// isUniqueViolation tells an insert that met a row of the same key (as the driver reports it,
+// or as GORM translates it).
+func isUniqueViolation(err error) bool {
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		c := liteErr.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
 }
 
 // isUnavailable tells database outages (refused or dropped connections, shutdowns, statement

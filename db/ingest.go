@@ -53,8 +53,8 @@ func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.Cus
 	// The transaction may run more than once (see transact): everything it decides is
 	// recomputed from the validation's outcome on each run.
 	var written *IngestResult
-	rejected := false
-	err := s.transactOn(ctx, true, func(tx *gorm.DB, conn *sql.Conn) error {
+	rejected, everyAccount := false, false
+	write := func(tx *gorm.DB, conn *sql.Conn) error {
 		rejected = false
 		run := &IngestResult{Customers: []*models.Customer{}, Summary: emptySummary(opt.DryRun)}
 		bad := slices.Clone(invalid)
@@ -80,7 +80,7 @@ func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.Cus
 		}
 		run.Summary.SkippedCustomers = skipped
 		rows := models.BuildRows(in, func(i int) bool { return !bad[i] })
-		w := &writer{tx: tx, conn: conn, d: s.dialect, now: time.Now().UTC().Truncate(time.Microsecond), sum: &run.Summary}
+		w := &writer{tx: tx, conn: conn, d: s.dialect, now: time.Now().UTC().Truncate(time.Microsecond), sum: &run.Summary, everyAccount: everyAccount}
 		if err := w.write(rows, existing); err != nil {
 			return err
 		}
@@ -89,7 +89,16 @@ func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.Cus
 		}
 		run.Customers = rows.Customers
 		return nil
-	})
+	}
+	err := s.transactOn(ctx, true, write)
+	if isUniqueViolation(err) && ctx.Err() == nil {
+		// Holder rows or cards of an account not stored, which none of the store's writes
+		// leave (a row deleted by hand, say): the batch runs again reading them for every
+		// account, and replaces or removes them as for a stored account.
+		s.cfg.Logger.WarnContext(ctx, "ingest: holder rows or cards of accounts that are not stored; the batch runs again reading them for every account")
+		everyAccount = true
+		err = s.transactOn(ctx, true, write)
+	}
 	if err != nil && !errors.Is(err, errRollback) {
 		return nil, storeErr(ctx, err)
 	}
@@ -202,6 +211,9 @@ type writer struct {
 	d    dialect
 	now  time.Time
 	sum  *models.IngestSummary
+	// everyAccount reads the stored holder rows and cards of every account of the batch, not
+	// only of those found stored.
+	everyAccount bool
 }
 
 // insertChunk keeps multi-row statements under both databases' parameter limits.
@@ -231,13 +243,27 @@ func (w *writer) write(rows *models.Rows, existingCustomers map[string]*models.C
 		return err
 	}
 	storedAccounts := index(stored, func(a *models.Account) string { return a.SourceAccountID })
-	storedHolders, err := holdersOf(w.tx, w.d, accountIDs)
+	// Holder rows and cards are written only with their account, and deleted with it
+	// (DeleteCustomer), so only the accounts found stored can have any: a first load of new
+	// accounts reads none. Rows left by other means are found when a write collides with
+	// them, and then every account's are read (Ingest).
+	held := accountIDs
+	if !w.everyAccount {
+		held = make([]string, 0, len(stored))
+		for _, a := range stored {
+			held = append(held, a.SourceAccountID)
+		}
+	}
+	storedHolders, err := holdersOf(w.tx, w.d, held)
 	if err != nil {
 		return err
 	}
-	storedCards, err := selectRows(w.tx.Table("cards").Where(w.d.in("source_account_id", accountIDs)), cardShape, "cards")
-	if err != nil {
-		return err
+	var storedCards []*models.Card
+	if len(held) > 0 {
+		storedCards, err = selectRows(w.tx.Table("cards").Where(w.d.in("source_account_id", held)), cardShape, "cards")
+		if err != nil {
+			return err
+		}
 	}
 	stray := strayCards(storedCards, rows.Accounts)
 
