@@ -321,29 +321,41 @@ func snapshotProblems(raw *gorm.DB, kind string) ([]string, error) {
 	return bad, err
 }
 
+// jointAccountJ ingests customers A, B and C, A and B holding the joint account J with A's card
+// 1111 on it, and returns them and damage, which runs statements against the store's
+// database beneath the server.
+func jointAccountJ(t *testing.T, e *env) (a, b, c obj, damage func(stmts ...string)) {
+	t.Helper()
+	a = customer("A", "O1")
+	a["accounts"] = []any{account("J", []any{"A", "B"}, card("J", "A", "1111", "412345"))}
+	b, c = customer("B", "O1"), customer("C", "O1")
+	e.mustIngest(t, a, b, c)
+	raw := rawDB(t, e.kind, e.cfg.databaseURL)
+	return a, b, c, func(stmts ...string) {
+		t.Helper()
+		for _, stmt := range stmts {
+			if err := raw.Exec(stmt).Error; err != nil {
+				t.Fatalf("damage: %v", err)
+			}
+		}
+	}
+}
+
+// cardOfCOnJ gives C, who does not hold J, a card on it (a copy of A's).
+const cardOfCOnJ = "INSERT INTO cards (source_account_id, source_customer_id, last4, iin, card_type, status, network_identifier, open_date, created_at, updated_at)" +
+	" SELECT 'J', 'C', '9999', iin, card_type, status, network_identifier, open_date, created_at, updated_at FROM cards WHERE source_account_id = 'J' AND last4 = '1111'"
+
 // TestResendRepairsHolderRows damages the holder rows and cards of a joint account so that they
 // disagree with its holder list, then sends the same data again: an identical re-ingest, and an
 // updateAccount naming the same holders, each restore a consistent state.
 func TestResendRepairsHolderRows(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := customer("A", "O1")
-		a["accounts"] = []any{account("J", []any{"A", "B"}, card("J", "A", "1111", "412345"))}
-		b := customer("B", "O1")
-		c := customer("C", "O1")
-		e.mustIngest(t, a, b, c)
-		raw := rawDB(t, e.kind, e.cfg.databaseURL)
+		a, b, c, damageJ := jointAccountJ(t, e)
 		damage := func() {
 			t.Helper()
-			for _, stmt := range []string{
-				"DELETE FROM account_holders WHERE source_account_id = 'J' AND source_customer_id = 'B'",
+			damageJ("DELETE FROM account_holders WHERE source_account_id = 'J' AND source_customer_id = 'B'",
 				"INSERT INTO account_holders (source_account_id, source_customer_id, position) VALUES ('J', 'C', 1)",
-				"INSERT INTO cards (source_account_id, source_customer_id, last4, iin, card_type, status, network_identifier, open_date, created_at, updated_at)" +
-					" SELECT 'J', 'C', '9999', iin, card_type, status, network_identifier, open_date, created_at, updated_at FROM cards WHERE source_account_id = 'J' AND last4 = '1111'",
-			} {
-				if err := raw.Exec(stmt).Error; err != nil {
-					t.Fatalf("damage: %v", err)
-				}
-			}
+				cardOfCOnJ)
 		}
 
 		damage()
@@ -376,22 +388,9 @@ func TestResendRepairsHolderRows(t *testing.T) {
 // account is created, the stray holder and card go, and the rest stays as it was.
 func TestIngestReplacesRowsOfAnAccountNotStored(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
-		a := customer("A", "O1")
-		a["accounts"] = []any{account("J", []any{"A", "B"}, card("J", "A", "1111", "412345"))}
-		b := customer("B", "O1")
-		c := customer("C", "O1")
-		e.mustIngest(t, a, b, c)
-		raw := rawDB(t, e.kind, e.cfg.databaseURL)
-		for _, stmt := range []string{
-			"INSERT INTO account_holders (source_account_id, source_customer_id, position) VALUES ('J', 'C', 2)",
-			"INSERT INTO cards (source_account_id, source_customer_id, last4, iin, card_type, status, network_identifier, open_date, created_at, updated_at)" +
-				" SELECT 'J', 'C', '9999', iin, card_type, status, network_identifier, open_date, created_at, updated_at FROM cards WHERE source_account_id = 'J' AND last4 = '1111'",
-			"DELETE FROM accounts WHERE source_account_id = 'J'",
-		} {
-			if err := raw.Exec(stmt).Error; err != nil {
-				t.Fatalf("damage: %v", err)
-			}
-		}
+		a, b, c, damage := jointAccountJ(t, e)
+		damage("INSERT INTO account_holders (source_account_id, source_customer_id, position) VALUES ('J', 'C', 2)",
+			cardOfCOnJ, "DELETE FROM accounts WHERE source_account_id = 'J'")
 		var sent struct {
 			IngestCustomers struct {
 				Summary struct {
