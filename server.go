@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -618,6 +619,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	defer store.Close()
 	ingest := ingester(store, cfg, log)
 	code := 0
+	var written []string // the tables the load wrote to
 	for _, name := range fs.Args() {
 		var r io.Reader = os.Stdin
 		if name != "-" {
@@ -633,6 +635,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		totals, err := feed.Load(ctx, r, ingest, loadOptions(feed.Options{BatchSize: cfg.ingestBatch, Progress: stderr, Name: name, SkipInvalid: cfg.skipInvalid}))
 		fmt.Fprintf(stdout, "%s (%.1fs):\n", name, time.Since(start).Seconds())
 		if totals != nil {
+			written = writtenTables(written, totals)
 			totals.WriteSummary(stdout)
 			if totals.ProblemsCount > 0 {
 				code = 1 // something in the file was not loaded
@@ -644,12 +647,40 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 	}
 	// Fresh statistics after a load, so that the plans every connection keeps are made for
-	// the tables as they now are (see db.Store.Analyze).
-	if err := store.Analyze(ctx); err != nil {
+	// the tables as they now are (see db.Store.Analyze): of the tables the load wrote to, so
+	// that a replay, which writes nothing, analyzes nothing.
+	if len(written) == 0 {
+		return code
+	}
+	if err := store.Analyze(ctx, written...); err != nil {
 		// The load stands; only the statistics are stale until autovacuum analyzes the tables.
 		fmt.Fprintf(stderr, "analyze the loaded tables (the load itself succeeded): %v\n", err)
 	}
 	return code
+}
+
+// writtenTables adds to tables those a load's totals show it wrote to: an account's holder
+// rows are written when it is created or updated (a change of holders updates it), and cards
+// are deleted when their holder leaves the account.
+func writtenTables(tables []string, t *feed.Totals) []string {
+	wrote := func(c models.WriteCounts) bool { return c.Created+c.Updated+c.Deleted > 0 }
+	add := func(ts ...string) {
+		for _, name := range ts {
+			if !slices.Contains(tables, name) {
+				tables = append(tables, name)
+			}
+		}
+	}
+	if wrote(t.Customers) {
+		add("customers")
+	}
+	if wrote(t.Accounts) {
+		add("accounts", "account_holders")
+	}
+	if wrote(t.Cards) {
+		add("cards")
+	}
+	return tables
 }
 
 // fillDemo ingests the synthetic portfolio into an empty store, through the same mutation.
