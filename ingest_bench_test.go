@@ -55,7 +55,7 @@ func BenchmarkIngest(b *testing.B) {
 		load func(b *testing.B, e *env) *feed.Totals
 	}{
 		{"file", func(b *testing.B, e *env) *feed.Totals {
-			t, err := feed.Load(context.Background(), bytes.NewReader(ndjson.Bytes()), ingester(e.store, e.cfg, quiet), feed.Options{BatchSize: 500})
+			t, err := feed.Load(context.Background(), bytes.NewReader(ndjson.Bytes()), ingester(e.store, e.cfg, quiet), loadOptions(feed.Options{BatchSize: 500}))
 			if err != nil || t.RejectedBatches > 0 {
 				b.Fatalf("load: %v %+v", err, t)
 			}

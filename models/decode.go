@@ -25,11 +25,22 @@ import (
 type InputDecoder struct {
 	dec    *jsontext.Decoder
 	failed bool
+	// texts and dates keep values seen before of the fields whose values repeat across a file
+	// (enum values, countries, organizations, portfolios, dates), so that a repeated value is
+	// neither allocated nor parsed again. Each keeps at most maxKept values of at most
+	// maxKeptLen bytes.
+	texts map[string]string
+	dates map[string]time.Time
 }
+
+const (
+	maxKept    = 4096
+	maxKeptLen = 40
+)
 
 // NewInputDecoder returns a decoder; it is not safe for concurrent use.
 func NewInputDecoder() *InputDecoder {
-	return &InputDecoder{dec: jsontext.NewDecoder(bytes.NewReader(nil))}
+	return &InputDecoder{dec: jsontext.NewDecoder(bytes.NewReader(nil)), texts: map[string]string{}, dates: map[string]time.Time{}}
 }
 
 // Decode reads one customer object; ok is false when the JSON is not of the plain shape
@@ -87,18 +98,24 @@ func (d *InputDecoder) null() bool {
 	return true
 }
 
-// text reads a string (not null).
-func (d *InputDecoder) text() string {
+// quoted reads a string (not null) as JSON, quotes included; plain tells that it has no escape,
+// so that its text is the bytes between the quotes.
+func (d *InputDecoder) quoted() (v []byte, plain bool) {
 	if d.dec.PeekKind() != '"' {
 		d.fail()
-		return ""
+		return nil, false
 	}
 	v, err := d.dec.ReadValue()
 	if err != nil {
 		d.fail()
-		return ""
+		return nil, false
 	}
-	if bytes.IndexByte(v, '\\') < 0 {
+	return v, bytes.IndexByte(v, '\\') < 0
+}
+
+// unquote is the text of a string read by quoted.
+func (d *InputDecoder) unquote(v []byte, plain bool) string {
+	if plain {
 		return string(v[1 : len(v)-1])
 	}
 	s, err := jsontext.AppendUnquote(nil, v)
@@ -109,12 +126,51 @@ func (d *InputDecoder) text() string {
 	return string(s)
 }
 
+// text reads a string (not null).
+func (d *InputDecoder) text() string {
+	v, plain := d.quoted()
+	if d.failed {
+		return ""
+	}
+	return d.unquote(v, plain)
+}
+
+// shared reads a string (not null) of a field whose values repeat: a value kept before is
+// returned without allocating it again.
+func (d *InputDecoder) shared() string {
+	v, plain := d.quoted()
+	if d.failed {
+		return ""
+	}
+	if !plain || len(v)-2 > maxKeptLen {
+		return d.unquote(v, plain)
+	}
+	raw := v[1 : len(v)-1]
+	if s, ok := d.texts[string(raw)]; ok {
+		return s
+	}
+	s := string(raw)
+	if len(d.texts) < maxKept {
+		d.texts[s] = s
+	}
+	return s
+}
+
 // str reads a String field: a string or null.
 func (d *InputDecoder) str() *string {
 	if d.null() {
 		return nil
 	}
 	s := d.text()
+	return &s
+}
+
+// sharedStr reads a String field whose values repeat (shared): a string or null.
+func (d *InputDecoder) sharedStr() *string {
+	if d.null() {
+		return nil
+	}
+	s := d.shared()
 	return &s
 }
 
@@ -150,7 +206,7 @@ func enumValue[E interface {
 	~string
 	IsValid() bool
 }](d *InputDecoder) E {
-	e := E(d.text())
+	e := E(d.shared())
 	if !e.IsValid() {
 		d.fail()
 	}
@@ -169,15 +225,30 @@ func enum[E interface {
 	return &e
 }
 
-// date reads a DateTime field: a string ParseDateTime reads, or null.
+// date reads a DateTime field: a string ParseDateTime reads, or null. A date read before is
+// not parsed again.
 func (d *InputDecoder) date() *time.Time {
 	if d.null() {
 		return nil
 	}
-	t, err := ParseDateTime(d.text())
+	v, plain := d.quoted()
+	if d.failed {
+		return nil
+	}
+	keep := plain && len(v)-2 <= maxKeptLen
+	if keep {
+		if t, ok := d.dates[string(v[1:len(v)-1])]; ok {
+			return &t
+		}
+	}
+	s := d.unquote(v, plain)
+	t, err := ParseDateTime(s)
 	if err != nil {
 		d.fail()
 		return nil
+	}
+	if keep && len(d.dates) < maxKept {
+		d.dates[s] = t
 	}
 	return &t
 }
@@ -220,11 +291,11 @@ func (d *InputDecoder) customer() *CustomerInput {
 		case "sourceParentCustomerId":
 			c.SourceParentCustomerID = d.str()
 		case "organizationId":
-			c.OrganizationID = d.str()
+			c.OrganizationID = d.sharedStr()
 		case "postalCode":
 			c.PostalCode = d.str()
 		case "country":
-			c.Country = d.str()
+			c.Country = d.sharedStr()
 		case "customerCreationDate":
 			c.CustomerCreationDate = d.date()
 		case "enrollmentStartDate":
@@ -263,7 +334,7 @@ func (d *InputDecoder) account() *AccountInput {
 		case "type":
 			a.Type = enum[AccountType](d)
 		case "sourcePortfolioId":
-			a.SourcePortfolioID = d.str()
+			a.SourcePortfolioID = d.sharedStr()
 		case "accountOpenDate":
 			a.AccountOpenDate = d.date()
 		case "accountCloseDate":
