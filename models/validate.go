@@ -467,13 +467,7 @@ func validateCard(p *problems, path at, c *CardInput, a *AccountInput, holders m
 // customers[customer].accounts[account] or customers[customer].accounts[account].cards[card].
 type occurrence struct{ customer, account, card int }
 
-func (o occurrence) String() string {
-	s := "customers[" + strconv.Itoa(o.customer) + "].accounts[" + strconv.Itoa(o.account) + "]"
-	if o.card >= 0 {
-		s += ".cards[" + strconv.Itoa(o.card) + "]"
-	}
-	return s
-}
+func (o occurrence) String() string { return o.path().String() }
 
 func (o occurrence) path() at {
 	customers := pathAt("customers")
