@@ -24,7 +24,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -635,7 +634,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		totals, err := feed.Load(ctx, r, ingest, loadOptions(feed.Options{BatchSize: cfg.ingestBatch, Progress: stderr, Name: name, SkipInvalid: cfg.skipInvalid}))
 		fmt.Fprintf(stdout, "%s (%.1fs):\n", name, time.Since(start).Seconds())
 		if totals != nil {
-			written = writtenTables(written, totals)
+			written = db.AddWrittenTables(written, totals.Customers, totals.Accounts, totals.Cards)
 			totals.WriteSummary(stdout)
 			if totals.ProblemsCount > 0 {
 				code = 1 // something in the file was not loaded
@@ -657,30 +656,6 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "analyze the loaded tables (the load itself succeeded): %v\n", err)
 	}
 	return code
-}
-
-// writtenTables adds to tables those a load's totals show it wrote to: an account's holder
-// rows are written when it is created or updated (a change of holders updates it), and cards
-// are deleted when their holder leaves the account.
-func writtenTables(tables []string, t *feed.Totals) []string {
-	wrote := func(c models.WriteCounts) bool { return c.Created+c.Updated+c.Deleted > 0 }
-	add := func(ts ...string) {
-		for _, name := range ts {
-			if !slices.Contains(tables, name) {
-				tables = append(tables, name)
-			}
-		}
-	}
-	if wrote(t.Customers) {
-		add("customers")
-	}
-	if wrote(t.Accounts) {
-		add("accounts", "account_holders")
-	}
-	if wrote(t.Cards) {
-		add("cards")
-	}
-	return tables
 }
 
 // fillDemo ingests the synthetic portfolio into an empty store, through the same mutation.

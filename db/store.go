@@ -295,6 +295,27 @@ func (s *Store) Analyze(ctx context.Context, tables ...string) error {
 	return storeErr(ctx, errors.Join(errs...))
 }
 
+// AddWrittenTables adds to tables the portfolio tables an ingest with these counts wrote to,
+// for Analyze: an account's holder rows are written when it is created or updated (a change of
+// holders updates it), and cards are deleted when their holder leaves the account.
+func AddWrittenTables(tables []string, customers, accounts, cards models.WriteCounts) []string {
+	wrote := func(c models.WriteCounts) bool { return c.Created+c.Updated+c.Deleted > 0 }
+	for _, w := range []struct {
+		counts models.WriteCounts
+		names  []string
+	}{{customers, []string{"customers"}}, {accounts, []string{"accounts", "account_holders"}}, {cards, []string{"cards"}}} {
+		if !wrote(w.counts) {
+			continue
+		}
+		for _, name := range w.names {
+			if !slices.Contains(tables, name) {
+				tables = append(tables, name)
+			}
+		}
+	}
+	return tables
+}
+
 // PageSizes are the default and largest connection page sizes.
 func (s *Store) PageSizes() (def, max int) { return s.cfg.DefaultPage, s.cfg.MaxPage }
 
