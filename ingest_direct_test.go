@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/portfolio-graph/portfolio-graph/feed"
@@ -100,6 +101,7 @@ func TestDirectIngestMatchesMutation(t *testing.T) {
 	forEachStore(t, func(t *testing.T, direct *env) {
 		viaGraphQL, asRead := newEnv(t, direct.kind, nil), newEnv(t, direct.kind, nil)
 		asReadIngest := ingester(asRead.store, asRead.cfg, quiet)
+		var decodedMu sync.Mutex // batches run in the loader's goroutines
 		var decodedAsRead []bool // per batch sent, whether it came decoded
 		// The mutation; the direct path decoding each batch; the direct path with the customers
 		// decoded as the file is read, as the ingest command loads (loadOptions).
@@ -113,7 +115,9 @@ func TestDirectIngestMatchesMutation(t *testing.T) {
 			{"direct", direct, ingester(direct.store, direct.cfg, quiet), same},
 			{"decoded as read", asRead, func(ctx context.Context, customers []json.RawMessage, opt feed.BatchOptions) (*feed.BatchResult, error) {
 				if !opt.DryRun {
+					decodedMu.Lock()
 					decodedAsRead = append(decodedAsRead, opt.Inputs != nil)
+					decodedMu.Unlock()
 				}
 				return asReadIngest(ctx, customers, opt)
 			}, loadOptions},
