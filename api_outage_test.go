@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -167,15 +168,14 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 
 	proxy.restore(t)
-	// The pool may first meet connections the outage closed; it replaces them within the
-	// request, so the first answer after the restore is already whole.
+	// New connections fail at once until the store's one retrying connection gets through
+	// (db/connect.go): recovery follows within a fraction of a second, and from then on every
+	// answer is whole.
+	waitReady(t, e.url, 2*time.Second)
 	for name, q := range queries {
 		if r := answer(t, q); r.status != 200 || len(r.Errors) > 0 {
 			t.Errorf("%s after the outage: got %d %+v", name, r.status, r.Errors)
 		}
-	}
-	if code, body := get(t, e.url+"/readyz"); code != 200 {
-		t.Errorf("readyz after the outage: got %d %q", code, body)
 	}
 	if n := e.customerCount(t); n != 1 {
 		t.Errorf("stored customers: got %d, want 1 (the ingest during the outage wrote nothing)", n)
@@ -207,5 +207,107 @@ func TestReadsSurviveConnectionsClosedWhileIdle(t *testing.T) {
 		if resp := e.post(t, q, nil); len(resp.Errors) > 0 || !strings.Contains(string(resp.Data), `"C0001"`) {
 			t.Fatalf("read %d after the connections were closed: %s %+v", i, resp.Data, resp.Errors)
 		}
+	}
+}
+
+// waitReady polls /readyz until it answers 200, and fails the test when it has not within
+// limit (a bound on recovery, generous for a loaded machine: not a timing measurement).
+func waitReady(t *testing.T, base string, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	client := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := client.Get(base + "/readyz")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Since(start)
+			}
+			if time.Since(start) > limit {
+				t.Fatalf("/readyz still %d %q after %s", resp.StatusCode, b, limit)
+			}
+		} else if time.Since(start) > limit {
+			t.Fatalf("/readyz: %v after %s", err, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// While PostgreSQL refuses connections under load, the server does not dial it for every
+// request: new connections fail at once and one connection is retried with backoff
+// (db/connect.go), so connection attempts stay bounded whatever the request rate; every
+// answer is a coded 503; and the server serves again soon after the database is back.
+func TestOutageUnderLoadFailsFast(t *testing.T) {
+	base := postgresURL(t)
+	proxy := newTCPProxy(t, must(url.Parse(base)).Host)
+	e := newEnv(t, "postgres", func(c *config) {
+		u := must(url.Parse(c.databaseURL))
+		u.Host = proxy.addr
+		c.databaseURL = u.String()
+	})
+	e.mustIngest(t, customer("C1", "O1"))
+
+	const outage, clients = 10 * time.Second, 8
+	queries := []string{
+		`{ customer(sourceCustomerId: "C1") { country accounts { cards { last4 } } } }`,
+		`{ customers { totalCount nodes { sourceCustomerId } } }`,
+		`{ a: viewer { role } b: customers { totalCount } }`,
+	}
+	proxy.cut()
+	before := e.store.ConnectAttempts()
+	var (
+		mu       sync.Mutex
+		statuses = map[string]int{}
+		wg       sync.WaitGroup
+	)
+	stop := time.Now().Add(outage)
+	for i := range clients {
+		wg.Go(func() {
+			for n := 0; time.Now().Before(stop); n++ {
+				var r gqlResponse
+				if n%4 == 3 {
+					r, _ = e.send(ingestQuery, obj{"customers": []any{customer(fmt.Sprintf("W%d-%d", i, n), "O1")}})
+				} else {
+					r, _ = e.send(queries[n%len(queries)], nil)
+				}
+				key := fmt.Sprint(r.status)
+				for _, err := range r.Errors {
+					key += " " + err.code()
+				}
+				mu.Lock()
+				statuses[key]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	attempts := e.store.ConnectAttempts() - before
+	total := 0
+	for key, n := range statuses {
+		total += n
+		if !strings.HasPrefix(key, "503 SERVICE_UNAVAILABLE") {
+			t.Errorf("%d answers were %q, want 503 SERVICE_UNAVAILABLE", n, key)
+		}
+	}
+	// The retry waits at most 250 ms, so 10 s make at most about 40 attempts; the pool's own
+	// attempts before the first failure closed the gate come on top (one per client at most).
+	perSecond := float64(attempts) / outage.Seconds()
+	t.Logf("%d requests during the outage made %d connection attempts (%.1f/s)", total, attempts, perSecond)
+	if limit := uint64(outage/(250*time.Millisecond)) + clients + 5; attempts > limit {
+		t.Errorf("%d connection attempts during a %s outage, want at most %d", attempts, outage, limit)
+	}
+	if total < 2*int(attempts) {
+		t.Errorf("%d requests made %d connection attempts: requests still dial the database", total, attempts)
+	}
+
+	proxy.restore(t)
+	took := waitReady(t, e.url, 2*time.Second)
+	t.Logf("ready %s after the database came back", took.Round(time.Millisecond))
+	if r := e.post(t, queries[0], nil); r.status != 200 || len(r.Errors) > 0 {
+		t.Errorf("after the outage: got %d %+v", r.status, r.Errors)
+	}
+	if n := e.customerCount(t); n != 1 {
+		t.Errorf("stored customers: got %d, want 1 (nothing was written during the outage)", n)
 	}
 }

@@ -41,7 +41,8 @@ func startServer(t *testing.T, tweak func(*config), accepted *acceptLog) (string
 	go func() { done <- serveWith(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), listen) }()
 	serving := regexp.MustCompile(`graphql=(http://127\.0\.0\.1:\d+)/query`)
 	for range 500 {
-		if m := serving.FindStringSubmatch(logs.String()); m != nil {
+		// It listens at once and is ready once its store has started.
+		if m := serving.FindStringSubmatch(logs.String()); m != nil && strings.Contains(logs.String(), "msg=ready") {
 			return m[1], cancel, done, logs
 		}
 		select {

@@ -26,6 +26,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -87,6 +88,7 @@ type config struct {
 	directIngest     bool
 	insecure         bool
 	demo             bool
+	databaseWait     time.Duration
 	dbMaxConns       int
 	statementTimeout time.Duration
 	slowSQL          time.Duration
@@ -154,7 +156,7 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 		}
 		return b
 	}
-	fs.StringVar(&c.databaseURL, "database-url", env("DATABASE_URL", ""), "postgres:// URL of the database (env DATABASE_URL); empty means the embedded SQLite file "+db.DefaultSQLitePath)
+	fs.StringVar(&c.databaseURL, "database-url", env("DATABASE_URL", ""), "the database: a postgres:// URL, or an SQLite file as file:PATH or a path ending in .db (env DATABASE_URL); empty means the embedded SQLite file "+db.DefaultSQLitePath)
 	fs.StringVar(&c.listenAddr, "listen", env("LISTEN_ADDR", defaultListen), "address to serve on (env LISTEN_ADDR; PORT alone means :$PORT)")
 	fs.StringVar(&c.auth.Secret, "auth-jwt-secret", env("AUTH_JWT_SECRET", ""), "shared secret (32+ characters) verifying HS256 bearer tokens (env AUTH_JWT_SECRET); with no key the server runs open")
 	fs.StringVar(&c.auth.PublicKeyFile, "auth-jwt-public-key-file", env("AUTH_JWT_PUBLIC_KEY_FILE", ""), "PEM public key verifying RS256 or ES256 bearer tokens (env AUTH_JWT_PUBLIC_KEY_FILE)")
@@ -169,6 +171,7 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.BoolVar(&c.playground, "playground", envBool("PLAYGROUND", true), "serve the GraphiQL playground at / when listening on loopback (env PLAYGROUND)")
 	fs.BoolVar(&c.insecure, "insecure", envBool("INSECURE", false), "allow serving without authentication on a non-loopback address (env INSECURE)")
 	fs.BoolVar(&c.demo, "demo", envBool("DEMO", false), "fill an empty store with a synthetic portfolio of 1,000 customers (env DEMO)")
+	fs.DurationVar(&c.databaseWait, "database-wait", envDur("DATABASE_WAIT", 0), "how long the server waits for its database at start before exiting; meanwhile /readyz and /query answer 503 (env DATABASE_WAIT; 0: wait as long as it takes)")
 	fs.IntVar(&c.dbMaxConns, "db-max-conns", envInt("DB_MAX_CONNS", 16), "database connection pool size (env DB_MAX_CONNS; SQLite uses at most 4)")
 	fs.DurationVar(&c.statementTimeout, "statement-timeout", envDur("DB_STATEMENT_TIMEOUT", 30*time.Second), "PostgreSQL statement_timeout (env DB_STATEMENT_TIMEOUT)")
 	fs.DurationVar(&c.slowSQL, "slow-sql", envDur("DB_SLOW_SQL", 200*time.Millisecond), "log statements slower than this at warn, by their text with placeholders (env DB_SLOW_SQL; 0 or less: never)")
@@ -337,6 +340,9 @@ func serve(ctx context.Context, cfg *config, log *slog.Logger) error {
 // serveWith is serve listening with listen, which tests wrap to see the connections accepted.
 func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(network, addr string) (net.Listener, error)) error {
 	loopback := isLoopback(cfg.listenAddr)
+	if _, _, err := db.ParseDatabaseURL(cfg.databaseURL); err != nil {
+		return err
+	}
 	verifier, err := newVerifier(cfg)
 	if err != nil {
 		return err
@@ -364,22 +370,22 @@ func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(n
 	}
 	defer obs.shutdown(log) // after the last request: its spans are flushed
 
-	store, err := db.Open(ctx, obs.storeConfig(cfg.storeConfig(log)))
+	// Listen first: a port in use is reported at once, before anything touches the database.
+	ln, err := listen("tcp", cfg.listenAddr)
 	if err != nil {
+		return fmt.Errorf("listen on %s: %w (choose another address with -listen or LISTEN_ADDR, e.g. -listen 127.0.0.1:8081)", cfg.listenAddr, err)
+	}
+	// The store connects and migrates in the background, as soon as the database answers:
+	// meanwhile /healthz is 200, /readyz 503 with the reason, and /query 503.
+	store, err := db.Start(ctx, obs.storeConfig(cfg.storeConfig(log)))
+	if err != nil {
+		_ = ln.Close()
 		return err
 	}
 	defer store.Close()
 	obs.watchStore(store)
-	if cfg.demo {
-		if err := fillDemo(ctx, store, cfg, log); err != nil {
-			return err
-		}
-	}
-
-	ln, err := listen("tcp", cfg.listenAddr)
-	if err != nil {
-		return err
-	}
+	ready := &readiness{}
+	ready.set(store.Started)
 	stopAdmin, err := obs.serveAdmin(cfg, log, listen)
 	if err != nil {
 		_ = ln.Close()
@@ -388,7 +394,7 @@ func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(n
 	defer stopAdmin(context.Background()) // metrics stay scrapable through the drain
 	drain := &middleware.Drain{}
 	srv := &http.Server{
-		Handler:           newDrainingHandler(store, cfg, verifier, log, cfg.playground && loopback, drain, obs),
+		Handler:           newServingHandler(store, cfg, verifier, log, cfg.playground && loopback, drain, obs, ready.err),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       cfg.requestTimeout + 30*time.Second,
 		WriteTimeout:      cfg.requestTimeout + 10*time.Second,
@@ -407,7 +413,12 @@ func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(n
 		fmt.Fprintf(banner, "\n  GraphQL playground: %s/\n  Console:            %s/console/\n\n", url, url)
 	}
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	go func() {
+		if err := waitForStore(ctx, store, cfg, log, ready); err != nil {
+			errc <- err
+		}
+	}()
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
@@ -442,12 +453,19 @@ func newHTTPHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *
 	return newDrainingHandler(store, cfg, verifier, log, withPlayground, &middleware.Drain{}, nil)
 }
 
-// newDrainingHandler routes the endpoints and wraps them in the HTTP edge (middleware/).
+// newDrainingHandler is the handler of a server whose store has started.
 func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool, drain *middleware.Drain, obs *observability) http.Handler {
+	return newServingHandler(store, cfg, verifier, log, withPlayground, drain, obs, store.Started)
+}
+
+// newServingHandler routes the endpoints and wraps them in the HTTP edge (middleware/). Until
+// ready returns nil, /query answers 503 and /readyz says why.
+func newServingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, log *slog.Logger, withPlayground bool, drain *middleware.Drain, obs *observability, ready func() error) http.Handler {
 	mux := http.NewServeMux()
 	// Read from the bottom up: the order a request meets them.
 	var query http.Handler = graph.NewHandler(obs.graphOptions(cfg.graphOptions(store, log)))
 	query = middleware.StrictJSON(query)
+	query = middleware.Available(ready, query)
 	query = middleware.Authenticate(verifier, query)
 	query = middleware.ReadBody(cfg.maxBodyBytes, query)
 	query = middleware.CheckTransport(cfg.maxTokens, query)
@@ -467,6 +485,11 @@ func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, l
 			_, _ = io.WriteString(w, "draining\n")
 			return
 		}
+		if err := ready(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, "not ready: "+err.Error()+"\n")
+			return
+		}
 		if err := store.Ping(ctx); err != nil {
 			log.Warn("not ready", "err", err)
 			w.WriteHeader(http.StatusServiceUnavailable)
@@ -480,6 +503,63 @@ func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, l
 		mux.Handle("/", playground.Handler("portfolio-graph", "/query"))
 	}
 	return obs.trace(middleware.Compress(middleware.Request(cfg.requestTimeout, log, drain.Handler(mux))))
+}
+
+// readiness is what /query and /readyz wait for while the server starts: the store connected
+// and migrated, then the demo data loaded with -demo.
+type readiness struct {
+	mu  sync.Mutex
+	now func() error // nil when ready
+}
+
+func (r *readiness) set(f func() error) {
+	r.mu.Lock()
+	r.now = f
+	r.mu.Unlock()
+}
+
+// err returns nil once the server is ready, else why not.
+func (r *readiness) err() error {
+	r.mu.Lock()
+	f := r.now
+	r.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f()
+}
+
+// waitForStore waits until the store has started (bounded by -database-wait when set), fills
+// it with -demo, then marks the server ready. It returns an error only when serving must stop:
+// a start that failed for good, or a database that did not answer within -database-wait.
+func waitForStore(ctx context.Context, store *db.Store, cfg *config, log *slog.Logger, ready *readiness) error {
+	waitCtx := ctx
+	if cfg.databaseWait > 0 {
+		var cancel context.CancelFunc
+		waitCtx, cancel = context.WithTimeout(ctx, cfg.databaseWait)
+		defer cancel()
+	}
+	if err := store.WaitStarted(waitCtx); err != nil {
+		switch {
+		case ctx.Err() != nil:
+			return nil // shutting down
+		case waitCtx.Err() != nil:
+			return fmt.Errorf("the database did not answer within -database-wait %s: %w", cfg.databaseWait, store.Started())
+		}
+		return err
+	}
+	if cfg.demo {
+		ready.set(func() error { return errors.New("loading the demo portfolio") })
+		if err := fillDemo(ctx, store, cfg, log); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+	ready.set(nil)
+	log.Info("ready", "store", store.Dialect())
+	return nil
 }
 
 // isLoopback reports whether addr listens on loopback only ("127.0.0.1:8080", "localhost:0",

@@ -116,6 +116,9 @@ func isUniqueViolation(err error) bool {
 // isUnavailable tells database outages (refused or dropped connections, shutdowns, statement
 // timeouts, a locked SQLite file) from errors in the statement itself.
 func isUnavailable(err error) bool {
+	if isDown(err) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		c := pgErr.Code

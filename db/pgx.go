@@ -58,7 +58,9 @@ const maxBadConns = 2
 // queryPgx runs a query on a pooled connection's pgx connection and scans its rows. A query
 // that failed before reaching the server (pgconn.SafeToRetry: a connection the server or a
 // proxy closed while it sat in the pool) discards that connection and runs on another, as
-// database/sql does for its own queries.
+// database/sql does for its own queries; so does a query whose connection turned out dead
+// before it returned a row (a backend terminated while the connection sat idle answers the
+// next query with 57P01 and closes): a read is safe to send again.
 func queryPgx(ctx context.Context, pool *sql.DB, text string, vars []any, scan pgxScan) error {
 	for attempt := 0; ; attempt++ {
 		var sent error
@@ -71,20 +73,32 @@ func queryPgx(ctx context.Context, pool *sql.DB, text string, vars []any, scan p
 			if !ok {
 				return fmt.Errorf("the PostgreSQL pool holds a %T connection", driverConn)
 			}
-			rows, err := c.Conn().Query(ctx, text, vars...)
-			if err != nil {
-				if pgconn.SafeToRetry(err) {
+			dead := func(err error) error {
+				if pgconn.SafeToRetry(err) || (ctx.Err() == nil && c.Conn().IsClosed()) {
 					sent = err
 					return driver.ErrBadConn // database/sql discards the connection
 				}
 				return err
 			}
+			rows, err := c.Conn().Query(ctx, text, vars...)
+			if err != nil {
+				return dead(err)
+			}
 			defer rows.Close()
-			if err := scan(rows); err != nil {
+			counted := &countedRows{Rows: rows}
+			if err := scan(counted); err != nil {
+				if counted.n == 0 {
+					return dead(err)
+				}
 				return err
 			}
 			rows.Close()
-			return rows.Err()
+			if err := rows.Err(); err != nil && counted.n == 0 {
+				return dead(err)
+			} else if err != nil {
+				return err
+			}
+			return nil
 		})
 		_ = conn.Close()
 		if sent == nil {
@@ -94,6 +108,21 @@ func queryPgx(ctx context.Context, pool *sql.DB, text string, vars []any, scan p
 			return sent
 		}
 	}
+}
+
+// countedRows counts the rows handed to a scan, so that a failed query is sent again only
+// when its scan has seen none.
+type countedRows struct {
+	pgx.Rows
+	n int
+}
+
+func (r *countedRows) Next() bool {
+	if r.Rows.Next() {
+		r.n++
+		return true
+	}
+	return false
 }
 
 // scanPlanKey identifies a pgx scan plan: the column's type and format, and the destination's

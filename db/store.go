@@ -74,30 +74,71 @@ type Store struct {
 	// openPostgres); write transactions then plan as PostgreSQL does by default.
 	genericReads bool
 	kept         keptStatements // SQL of the reads built once (memo.go)
+	gate         *gate          // PostgreSQL: fails new connections fast while the database is down
+
+	started    chan struct{} // closed when start succeeded or failed for good
+	startMu    sync.Mutex
+	startErr   error // why the store has not started yet; nil once it has
+	startFatal error // a start that failed for good
 }
 
 // Open connects to the database of cfg and migrates its schema to the latest version this
-// build knows (see Migrate), unless cfg.NoMigrate.
+// build knows (see Migrate), unless cfg.NoMigrate. It fails when the database does not answer:
+// commands use it; the server uses Start.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
+	s, err := open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.start(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Start is Open for a server that must come up before its database: it returns at once, and
+// the store connects and migrates in the background, again and again with backoff while the
+// database is unreachable. Until it has, Started reports why not. Only a bad configuration
+// is an error here; a failure other than an unreachable database (a migration that fails)
+// ends the start, and WaitStarted returns it.
+func Start(ctx context.Context, cfg Config) (*Store, error) {
+	s, err := open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.notStarted(errors.New("connecting"))
+	go s.keepStarting(ctx)
+	return s, nil
+}
+
+// open builds the store without talking to the database.
+func open(cfg Config) (*Store, error) {
 	cfg = withDefaults(cfg)
 	gcfg := &gorm.Config{
 		SkipDefaultTransaction: true,
 		Logger:                 &sqlLogger{log: cfg.Logger, onStatement: cfg.OnStatement, observe: cfg.Observer.Statement, slow: cfg.SlowStatement},
 		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
 		TranslateError:         true,
+		DisableAutomaticPing:   true, // start pings, with backoff where the caller wants it
 	}
 	var (
 		gdb          *gorm.DB
 		d            dialect
 		err          error
 		genericReads bool
+		g            *gate
 	)
-	if isPostgresURL(cfg.URL) {
+	kind, path, err := ParseDatabaseURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "postgres" {
 		d = dialectPostgres
-		gdb, genericReads, err = openPostgres(cfg, gcfg)
+		gdb, g, genericReads, err = openPostgres(cfg, gcfg)
 	} else {
 		d = dialectSQLite
-		gdb, err = openSQLite(cfg, gcfg)
+		gdb, err = openSQLite(path, cfg, gcfg)
 	}
 	if err != nil {
 		return nil, err
@@ -115,30 +156,119 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{gdb: gdb, sqlDB: sqlDB, dialect: d, cfg: cfg, genericReads: genericReads}
+	s := &Store{gdb: gdb, sqlDB: sqlDB, dialect: d, cfg: cfg, genericReads: genericReads, gate: g, started: make(chan struct{})}
 	s.kept.verify = cfg.VerifyStatements
 	if d == dialectSQLite {
 		s.writer = make(chan struct{}, 1)
 	}
-	if cfg.NoMigrate {
-		return s, nil
-	}
-	if s.schema, err = s.Migrate(ctx); err != nil {
-		_ = sqlDB.Close()
-		return nil, err
-	}
-	for _, m := range s.schema.Applied {
-		cfg.Logger.Info("schema: migration applied", "version", m.Version, "name", m.Name, "duration", m.Duration.Round(time.Millisecond))
-	}
-	if s.schema.Newer() {
-		// Serving on: migrations keep the schema readable and writable by the previous release
-		// (README, Migrations), so that a release can be rolled back without its schema.
-		cfg.Logger.Warn("schema: the database is newer than this build; serving without migrating",
-			"version", s.schema.Version, "latest", s.schema.Latest)
-	} else {
-		cfg.Logger.Info("schema", "version", s.schema.Version)
-	}
 	return s, nil
+}
+
+// start pings the database and migrates its schema (unless cfg.NoMigrate).
+func (s *Store) start(ctx context.Context) error {
+	if err := s.sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("connect to the database: %w", err)
+	}
+	if !s.cfg.NoMigrate {
+		schema, err := s.Migrate(ctx)
+		if err != nil {
+			return err
+		}
+		s.schema = schema
+		for _, m := range s.schema.Applied {
+			s.cfg.Logger.Info("schema: migration applied", "version", m.Version, "name", m.Name, "duration", m.Duration.Round(time.Millisecond))
+		}
+		if s.schema.Newer() {
+			// Serving on: migrations keep the schema readable and writable by the previous release
+			// (README, Migrations), so that a release can be rolled back without its schema.
+			s.cfg.Logger.Warn("schema: the database is newer than this build; serving without migrating",
+				"version", s.schema.Version, "latest", s.schema.Latest)
+		} else {
+			s.cfg.Logger.Info("schema", "version", s.schema.Version)
+		}
+	}
+	s.startMu.Lock()
+	s.startErr = nil
+	s.startMu.Unlock()
+	close(s.started)
+	return nil
+}
+
+// Start's backoff between attempts: the gate (connect.go) paces the dialling itself, so a
+// retry that finds it closed costs nothing.
+const (
+	startMinWait = 50 * time.Millisecond
+	startMaxWait = time.Second
+)
+
+// keepStarting runs start until it succeeds, the context ends, or it fails for a reason
+// other than an unreachable database.
+func (s *Store) keepStarting(ctx context.Context) {
+	wait, logged := startMinWait, time.Time{}
+	for {
+		err := s.start(ctx)
+		if err == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			s.fail(ctx.Err())
+			return
+		}
+		if !isUnavailable(err) {
+			s.fail(err)
+			return
+		}
+		s.notStarted(err)
+		if time.Since(logged) >= 10*time.Second {
+			s.cfg.Logger.Warn("waiting for the database", "err", safeError(err))
+			logged = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			s.fail(ctx.Err())
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, startMaxWait)
+	}
+}
+
+func (s *Store) notStarted(err error) {
+	s.startMu.Lock()
+	s.startErr = err
+	s.startMu.Unlock()
+}
+
+// fail ends a start that cannot succeed.
+func (s *Store) fail(err error) {
+	s.startMu.Lock()
+	s.startErr, s.startFatal = err, err
+	s.startMu.Unlock()
+	close(s.started)
+}
+
+// Started returns nil once the store is connected and migrated, else a SERVICE_UNAVAILABLE
+// error saying why not.
+func (s *Store) Started() error {
+	s.startMu.Lock()
+	defer s.startMu.Unlock()
+	if s.startErr == nil {
+		return nil
+	}
+	return &wrapped{code: models.ErrServiceUnavailable, msg: "the database is not available yet", err: s.startErr}
+}
+
+// WaitStarted blocks until the store has started (nil), its start failed for good (the
+// error), or ctx ends.
+func (s *Store) WaitStarted(ctx context.Context) error {
+	select {
+	case <-s.started:
+		s.startMu.Lock()
+		defer s.startMu.Unlock()
+		return s.startFatal
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func withDefaults(cfg Config) Config {
@@ -147,7 +277,7 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.MaxOpenConns <= 0 {
 		cfg.MaxOpenConns = 16
-		if !isPostgresURL(cfg.URL) {
+		if kind, _, _ := ParseDatabaseURL(cfg.URL); kind != "postgres" {
 			cfg.MaxOpenConns = 4
 		}
 	}
@@ -176,23 +306,57 @@ func isPostgresURL(u string) bool {
 	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
 }
 
-// SQLitePath is the file of the embedded store that a database URL names (DefaultSQLitePath
-// for an empty one), or "" when the URL names PostgreSQL.
-func SQLitePath(url string) string {
+// ParseDatabaseURL tells which store a database URL names: "postgres" for a postgres:// or
+// postgresql:// URL, or "sqlite" with the file's path for "file:PATH" or a path ending in .db,
+// .sqlite or .sqlite3 (empty: DefaultSQLitePath). Anything else is refused, so that a typo
+// ("postgress://…", "127.0.0.1:5432") never starts a new SQLite file named after it.
+func ParseDatabaseURL(raw string) (kind, path string, err error) {
 	switch {
-	case isPostgresURL(url):
-		return ""
-	case url == "":
-		return DefaultSQLitePath
+	case raw == "":
+		return "sqlite", DefaultSQLitePath, nil
+	case isPostgresURL(raw):
+		return "postgres", "", nil
+	case strings.HasPrefix(raw, "file:"):
+		path = strings.TrimPrefix(raw, "file:")
+		if path == "" || strings.ContainsAny(path, "?#") {
+			return "", "", fmt.Errorf("DATABASE_URL %q: an SQLite URL is file:PATH, with no parameters", raw)
+		}
+		return "sqlite", path, nil
+	case !strings.Contains(raw, "://") && slices.ContainsFunc([]string{".db", ".sqlite", ".sqlite3"}, func(ext string) bool { return strings.HasSuffix(raw, ext) }):
+		return "sqlite", raw, nil
 	}
-	return url
+	return "", "", fmt.Errorf("DATABASE_URL %q is neither a PostgreSQL URL (postgres://USER@HOST:PORT/DB) nor an SQLite file (file:PATH, or a path ending in .db, .sqlite or .sqlite3)", redact(raw))
 }
 
-// openPostgres connects; genericReads tells whether it set plan_cache_mode.
-func openPostgres(cfg Config, gcfg *gorm.Config) (gdb *gorm.DB, genericReads bool, err error) {
+// redact hides a password in a URL that is shown back to the user.
+func redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return raw
+}
+
+// SQLitePath is the file of the embedded store that a database URL names (DefaultSQLitePath
+// for an empty one), or "" when the URL names PostgreSQL or nothing valid.
+func SQLitePath(url string) string {
+	_, path, _ := ParseDatabaseURL(url)
+	return path
+}
+
+// openPostgres builds the pool behind the gate (connect.go); genericReads tells whether it set
+// plan_cache_mode.
+func openPostgres(cfg Config, gcfg *gorm.Config) (gdb *gorm.DB, g *gate, genericReads bool, err error) {
 	pcfg, err := pgx.ParseConfig(cfg.URL)
 	if err != nil {
-		return nil, false, fmt.Errorf("DATABASE_URL: %w", err)
+		return nil, nil, false, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	// A database host that drops packets would hold each connection attempt for the request's
+	// whole time limit; an attempt that gives up by itself closes the gate instead.
+	if pcfg.ConnectTimeout == 0 {
+		pcfg.ConnectTimeout = 5 * time.Second
 	}
 	if _, ok := pcfg.RuntimeParams["statement_timeout"]; !ok {
 		pcfg.RuntimeParams["statement_timeout"] = fmt.Sprint(cfg.StatementTimeout.Milliseconds())
@@ -211,7 +375,8 @@ func openPostgres(cfg Config, gcfg *gorm.Config) (gdb *gorm.DB, genericReads boo
 		pcfg.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 		genericReads = true
 	}
-	sqlDB := stdlib.OpenDB(*pcfg)
+	g = newGate(stdlib.GetConnector(*pcfg), cfg.Logger)
+	sqlDB := sql.OpenDB(g)
 	sqlDB.SetMaxOpenConns(cfg.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(cfg.MaxOpenConns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
@@ -219,13 +384,12 @@ func openPostgres(cfg Config, gcfg *gorm.Config) (gdb *gorm.DB, genericReads boo
 	gdb, err = gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), gcfg)
 	if err != nil {
 		_ = sqlDB.Close()
-		return nil, false, fmt.Errorf("open PostgreSQL: %w", err)
+		return nil, nil, false, fmt.Errorf("open PostgreSQL: %w", err)
 	}
-	return gdb, genericReads, nil
+	return gdb, g, genericReads, nil
 }
 
-func openSQLite(cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
-	path := cfg.URL
+func openSQLite(path string, cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("create the data directory: %w", err)
@@ -256,7 +420,12 @@ func openSQLite(cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
 }
 
 // Close releases the connection pool.
-func (s *Store) Close() error { return s.sqlDB.Close() }
+func (s *Store) Close() error {
+	if s.gate != nil {
+		s.gate.close()
+	}
+	return s.sqlDB.Close()
+}
 
 // Ping tells whether the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx) }

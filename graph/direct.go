@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -51,10 +52,20 @@ func WithoutDirect(ctx context.Context) context.Context {
 func (s directSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	op := graphql.GetOperationContext(ctx)
 	if op.Operation.Operation == ast.Query && ctx.Value(directOffKey{}) == nil {
-		data, tried, ok := s.direct(ctx, op)
+		data, tried, ok, unavailable := s.direct(ctx, op)
 		if ok {
 			RequestInfoFrom(ctx).setExecutor("direct")
 			return graphql.OneShot(&graphql.Response{Data: data})
+		}
+		if unavailable != nil {
+			// No data: the answer is a 503 with the error at the first root field.
+			RequestInfoFrom(ctx).setExecutor("direct")
+			root := graphql.CollectFields(op, op.Operation.SelectionSet, queryImplementors)
+			if len(root) > 0 {
+				ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Query", Field: root[0]})
+			}
+			graphql.AddError(ctx, unavailable)
+			return graphql.OneShot(&graphql.Response{Data: []byte("null")})
 		}
 		if tried {
 			RequestInfoFrom(ctx).setExecutor("fallback")
@@ -71,11 +82,11 @@ const maxPooledBuffer = 1 << 20
 
 // direct writes the data of the operation, or reports false to leave it to gqlgen.
 // tried tells whether it began: whether it ran any resolver.
-func (s directSchema) direct(ctx context.Context, op *graphql.OperationContext) (data []byte, tried, ok bool) {
+func (s directSchema) direct(ctx context.Context, op *graphql.OperationContext) (data []byte, tried, ok bool, unavailable error) {
 	x := &directRun{ctx: ctx, op: op, ec: newExecutionContext(op, s.executableSchema, nil)}
 	fields := x.collect(op.Operation.SelectionSet, queryImplementors)
 	if fields == nil || !x.plannable(fields, "Query") {
-		return nil, false, false
+		return nil, false, false, nil
 	}
 	tried = true
 	bp := directBuffers.Get().(*[]byte)
@@ -91,9 +102,9 @@ func (s directSchema) direct(ctx context.Context, op *graphql.OperationContext) 
 	}()
 	x.query(fields)
 	if x.failed {
-		return nil, true, false
+		return nil, true, false, x.unavailable
 	}
-	return append(make([]byte, 0, len(x.buf)), x.buf...), true, true
+	return append(make([]byte, 0, len(x.buf)), x.buf...), true, true, nil
 }
 
 // directRun is one operation's direct answer.
@@ -103,6 +114,8 @@ type directRun struct {
 	ec     *executionContext
 	buf    []byte
 	failed bool
+	// unavailable is the first resolver error that said the store was unavailable.
+	unavailable error
 	// resolvers holds the context of each resolver field, by field node.
 	resolvers map[*ast.Field]resolved
 	// children holds each selection's collected fields (childFields).
@@ -226,6 +239,17 @@ func (x *directRun) plannable(fields []graphql.CollectedField, typ string) bool 
 // fail abandons the direct answer.
 func (x *directRun) fail() { x.failed = true }
 
+// failWith abandons the direct answer for a resolver's error. When the store was unavailable,
+// gqlgen does not run the operation again: it would only meet the same outage (and, on a
+// database that is down, try to connect once more for every request).
+func (x *directRun) failWith(err error) {
+	x.failed = true
+	var coded *models.Error
+	if x.unavailable == nil && errors.As(err, &coded) && coded.Code == models.ErrServiceUnavailable {
+		x.unavailable = err
+	}
+}
+
 // Writers of JSON values, byte for byte as gqlgen's marshallers write them.
 
 func (x *directRun) key(i int, f graphql.CollectedField) {
@@ -319,7 +343,7 @@ func nestedList[T any](x *directRun, typ string, f graphql.CollectedField, args 
 	}
 	list, err := load(ctx, a)
 	if err != nil {
-		x.fail()
+		x.failWith(err)
 		return
 	}
 	directList(x, f, types, list, write)
@@ -335,7 +359,9 @@ func resolve[T any](x *directRun, typ string, f graphql.CollectedField, args arg
 	}
 	v, err := load(ctx, a)
 	switch {
-	case err != nil || (v == nil && nonNull):
+	case err != nil:
+		x.failWith(err)
+	case v == nil && nonNull:
 		x.fail()
 	case v == nil:
 		x.null()
@@ -696,7 +722,7 @@ func directConnection[E, T any](x *directRun, typ string, f graphql.CollectedFie
 			}
 			n, err := count(ctx)
 			if err != nil {
-				x.fail()
+				x.failWith(err)
 				return
 			}
 			x.int(n)
