@@ -199,6 +199,9 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	}
 	fs.StringVar(&c.trustedDocsFile, "trusted-documents", env("TRUSTED_DOCUMENTS", ""), "JSON manifest of trusted documents ({\"<sha256>\": \"<document>\"} or an Apollo persisted query manifest); when set, non-admin callers may run only these (env TRUSTED_DOCUMENTS)")
 	hideSecretDefaults(fs)
+	if only, ok := commandFlags[name]; ok {
+		fs = onlyFlags(fs, only, commandUsage[name])
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fs, err
 	}
@@ -206,6 +209,48 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 		return nil, fs, err
 	}
 	return c, fs, nil
+}
+
+// The commands beside serving take only the flags that concern them.
+var (
+	storeFlags   = []string{"database-url", "db-max-conns", "statement-timeout", "slow-sql", "log-level", "log-format"}
+	commandFlags = map[string][]string{
+		ingestCommand:  append([]string{"batch", "skip-invalid", "max-ingest-batch", "direct-ingest"}, storeFlags...),
+		migrateCommand: storeFlags,
+	}
+	commandUsage = map[string]string{
+		ingestCommand: `Usage: portfolio-graph ingest [flags] FILE...
+Loads publisher files into the store and exits: each FILE is a {"customers":[...]} document or
+NDJSON (one customer a line), - for standard input. Every problem is listed with its path in
+the file, and the exit status is non-zero when anything was not loaded. Flags:
+`,
+		migrateCommand: `Usage: portfolio-graph migrate [status|up] [flags]
+status (the default) shows the schema's version and this build's migrations, changing nothing;
+up applies the pending ones. Flags:
+`,
+	}
+)
+
+const (
+	ingestCommand  = "portfolio-graph ingest"
+	migrateCommand = "portfolio-graph migrate"
+)
+
+// onlyFlags is a flag set with the flags of fs named in names, bound to the same values.
+func onlyFlags(fs *flag.FlagSet, names []string, usage string) *flag.FlagSet {
+	sub := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	sub.SetOutput(fs.Output())
+	for _, n := range names {
+		if f := fs.Lookup(n); f != nil {
+			sub.Var(f.Value, f.Name, f.Usage)
+			sub.Lookup(n).DefValue = f.DefValue
+		}
+	}
+	sub.Usage = func() {
+		fmt.Fprint(sub.Output(), usage)
+		sub.PrintDefaults()
+	}
+	return sub
 }
 
 func (c *config) storeConfig(log *slog.Logger) db.Config {
@@ -300,12 +345,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "migrate" {
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	}
-	cfg, _, err := parseConfig("portfolio-graph", args, stderr)
+	cfg, fs, err := parseConfig("portfolio-graph", args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unknown command %q: the commands are ingest, token and migrate; without one it serves (-h lists the flags)\n", fs.Arg(0))
 		return 2
 	}
 	// The server's log goes out in batches (observe.LogWriter): a write per access-log line was
@@ -670,7 +719,7 @@ func runIngest(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		// all the time; the loader's memory is bounded by its batches in flight instead.
 		debug.SetMemoryLimit(math.MaxInt64)
 	}
-	cfg, fs, err := parseConfig("portfolio-graph ingest", args, stderr)
+	cfg, fs, err := parseConfig(ingestCommand, args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -831,7 +880,7 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		action, args = args[0], args[1:]
 	}
-	cfg, fs, err := parseConfig("portfolio-graph migrate [status|up]", args, stderr)
+	cfg, fs, err := parseConfig(migrateCommand, args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -848,7 +897,10 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		action = "status"
 	}
 	if action != "status" && action != "up" {
-		fmt.Fprintln(stderr, "usage: portfolio-graph migrate [status|up] [flags]")
+		if action == "?" {
+			action = strings.Join(fs.Args(), " ")
+		}
+		fmt.Fprintf(stderr, "unknown migrate subcommand %q: use status or up\nusage: portfolio-graph migrate [status|up] [flags]\n", action)
 		return 2
 	}
 	log, err := newLogger(cfg.logLevel, cfg.logFormat, stderr)

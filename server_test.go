@@ -229,6 +229,39 @@ func TestHelpListsConfiguration(t *testing.T) {
 	}
 }
 
+// Each command lists only its own flags, says what it takes, and an unknown command or
+// subcommand is named as such.
+func TestCommandsHaveTheirOwnUsage(t *testing.T) {
+	for _, c := range []struct {
+		args          []string
+		code          int
+		want, notWant []string
+	}{
+		{[]string{"ingest", "-h"}, 0, []string{"ingest [flags] FILE...", "-batch", "-skip-invalid", "-database-url"}, []string{"-listen", "-auth-jwt-secret", "-max-page-size", "-demo"}},
+		{[]string{"migrate", "-h"}, 0, []string{"migrate [status|up]", "-database-url"}, []string{"-listen", "-batch", "-playground"}},
+		{[]string{"migrate", "bogus"}, 2, []string{`unknown migrate subcommand "bogus"`, "status or up"}, nil},
+		{[]string{"bogus"}, 2, []string{`unknown command "bogus"`, "ingest, token and migrate"}, nil},
+		{[]string{"ingest", "-listen", ":8080", "x.json"}, 2, []string{"flag provided but not defined: -listen"}, nil},
+	} {
+		var stderr bytes.Buffer
+		code := run(context.Background(), c.args, io.Discard, &stderr)
+		out := stderr.String()
+		if code != c.code {
+			t.Errorf("%v: exit %d, want %d: %s", c.args, code, c.code, out)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v does not say %q:\n%s", c.args, w, out)
+			}
+		}
+		for _, w := range c.notWant {
+			if strings.Contains(out, w) {
+				t.Errorf("%v lists %q, a flag of another command:\n%s", c.args, w, out)
+			}
+		}
+	}
+}
+
 // Without a key the server is open, so it refuses a non-loopback address unless told -insecure.
 func TestOpenModeRefusesPublicAddress(t *testing.T) {
 	var stderr bytes.Buffer
