@@ -14,7 +14,7 @@ import (
 
 // The direct executor of queries (graph/direct.go) must answer exactly as gqlgen's generated
 // executor does. Every query here goes to two servers on the same database, one with
-// -direct-reads and one without, and the two answers must be the same bytes with the same
+// the direct executor and one without, and the two answers must be the same bytes with the same
 // status. The access log tells which executor ran, so each query also states whether the
 // direct executor must have answered it, fallen back, or left it alone.
 
@@ -72,7 +72,7 @@ func TestDirectExecutorMatchesGenerated(t *testing.T) {
 	forEachStoreWith(t, withAuth, func(t *testing.T, e *env) {
 		twoOrgs(t, e)
 		e.mustIngest(t, with(customer(`Q"<&>\`+"\u2028x", "OA"), "postalCode", "1-2 3"))
-		generated := e.sibling(t, func(c *config) { c.directReads = false })
+		generated := e.sibling(t, func(c *config) { c.generatedReads = true })
 		for _, role := range []struct{ name, token string }{
 			{"admin", token(t, "admin")}, {"reader of OA", token(t, "reader", "OA")},
 		} {
@@ -162,7 +162,7 @@ func TestDirectExecutorLargeAnswers(t *testing.T) {
 		page := `customers(first: 500) { nodes { ` + benchCustomerFields + ` accounts { ` + benchAccountFields +
 			` cards { ` + benchCardFields + ` } } } }`
 		big := `{ a: ` + page + ` b: ` + page + ` c: ` + page + ` }`
-		generated := e.sibling(t, func(c *config) { c.directReads = false })
+		generated := e.sibling(t, func(c *config) { c.generatedReads = true })
 		body := func(q string) string { return `{"query":` + jsonString(q) + `}` }
 		for i, q := range []string{big, big, `{ customers(first: 1) { nodes { sourceCustomerId } } }`} {
 			wantStatus, want := postRaw(t, generated, "", body(q))
@@ -184,7 +184,7 @@ func TestDirectExecutorLargeAnswers(t *testing.T) {
 func TestDirectExecutorDocumentSentAgain(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		e.mustIngest(t, many(3, "O1")...)
-		generated := e.sibling(t, func(c *config) { c.directReads = false })
+		generated := e.sibling(t, func(c *config) { c.generatedReads = true })
 		docs := []string{
 			`query($a: Boolean!, $b: Boolean!) { customers(first: 2) { nodes { sourceCustomerId
 				postalCode @include(if: $a) country @skip(if: $b) ...F @include(if: $b)

@@ -12,7 +12,7 @@ import (
 
 // The customers of ingestCustomers decoded directly (graph/ingest_input.go) give exactly what
 // gqlgen's validation and unmarshalling give. Every request here goes to two servers, each on
-// a database of its own, one with -direct-ingest and one without, in the same order: the
+// a database of its own, one decoding ingest inputs directly and one through gqlgen, in the same order: the
 // answers must be the same status and bytes, and in the end both databases must hold the same
 // data. Each request is sent twice (a load, then its replay). The direct server's debug log
 // tells whether it decoded the request's customers itself, which each case states.
@@ -251,7 +251,7 @@ func ingestInputCases() []ingestInputCase {
 func TestDirectIngestInputMatchesGenerated(t *testing.T) {
 	tweak := func(c *config) { withAuth(c); c.maxIngestBatch = 8 }
 	forEachStoreWith(t, tweak, func(t *testing.T, direct *env) {
-		generated := newEnv(t, direct.kind, func(c *config) { tweak(c); c.directIngest = false })
+		generated := newEnv(t, direct.kind, func(c *config) { tweak(c); c.generatedIngest = true })
 		tokens := map[string]string{"": token(t, "admin"), "reader": token(t, "reader", "OA"), "writer": token(t, "writer", "OA")}
 		for i, tc := range ingestInputCases() {
 			body := tc.body(fmt.Sprintf("T%02d-", i))
@@ -267,7 +267,7 @@ func TestDirectIngestInputMatchesGenerated(t *testing.T) {
 					t.Fatalf("%s (%s): decoded directly: %v, want %v; answer %s", tc.name, run, decoded, tc.decoded, got)
 				}
 				if strings.Contains(generated.logs.String(), `msg="ingest input decoded"`) {
-					t.Fatalf("%s: decoded directly with -direct-ingest=false", tc.name)
+					t.Fatalf("%s: decoded directly with generatedIngest", tc.name)
 				}
 			}
 		}

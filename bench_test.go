@@ -145,10 +145,10 @@ func newBenchReader(b *testing.B, kind string) *benchReader {
 	return r
 }
 
-// useDirect serves through a handler with -direct-reads set as given.
+// useDirect serves through a handler with the direct executor on or off.
 func (r *benchReader) useDirect(b *testing.B, direct bool) {
 	cfg := *r.e.cfg
-	cfg.directReads = direct
+	cfg.generatedReads = !direct
 	verifier, err := newVerifier(&cfg)
 	if err != nil {
 		b.Fatal(err)

@@ -22,7 +22,7 @@ import (
 //   - file: the ingest command's loader (feed.Load and ingester, batches of 500, two in flight);
 //   - mutation: ingestCustomers through the whole HTTP handler, in-process, one batch of
 //     1,000 at a time, as a client sends them;
-//   - mutation-generated: the same with -direct-ingest=false, the customers validated and
+//   - mutation-generated: the same with generatedIngest (tests only), the customers validated and
 //     unmarshalled by gqlparser and gqlgen.
 //
 // Run with
@@ -67,7 +67,7 @@ func BenchmarkIngest(b *testing.B) {
 		}},
 		{"mutation-generated", func(b *testing.B, e *env) *feed.Totals {
 			cfg := *e.cfg
-			cfg.directIngest = false
+			cfg.generatedIngest = true
 			postBatches(b, e.store, &cfg, bodies, quiet)
 			return nil
 		}},

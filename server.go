@@ -77,15 +77,18 @@ func tuneGC() {
 
 // config is everything the server reads from flags and the environment.
 type config struct {
-	databaseURL      string
-	listenAddr       string
-	logLevel         string
-	logFormat        string
-	adminListen      string
-	adminInsecure    bool
-	playground       bool
-	directReads      bool
-	directIngest     bool
+	databaseURL   string
+	listenAddr    string
+	logLevel      string
+	logFormat     string
+	adminListen   string
+	adminInsecure bool
+	playground    bool
+	// generatedReads and generatedIngest send every query through gqlgen's generated executor
+	// and every ingest input through gqlgen's unmarshalling: tests compare the paths with them.
+	// They are no flags: the answers are the same, so an operator has nothing to choose.
+	generatedReads   bool
+	generatedIngest  bool
 	insecure         bool
 	demo             bool
 	databaseWait     time.Duration
@@ -166,8 +169,6 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 	fs.StringVar(&c.logFormat, "log-format", env("LOG_FORMAT", "text"), "text (key=value) or json, one object a line (env LOG_FORMAT)")
 	fs.StringVar(&c.adminListen, "admin-listen", env("ADMIN_LISTEN_ADDR", ""), "address of the admin listener serving /metrics and /debug/pprof/, e.g. 127.0.0.1:9090 (env ADMIN_LISTEN_ADDR); empty: none")
 	fs.BoolVar(&c.adminInsecure, "admin-insecure", envBool("ADMIN_INSECURE", false), "allow the admin listener, which has no authentication, on a non-loopback address (env ADMIN_INSECURE)")
-	fs.BoolVar(&c.directReads, "direct-reads", envBool("DIRECT_READS", true), "answer queries over customers, accounts and cards in one pass instead of field by field through the generated executor; the answers are the same (env DIRECT_READS)")
-	fs.BoolVar(&c.directIngest, "direct-ingest", envBool("DIRECT_INGEST", true), "decode the customers of ingestCustomers straight into its inputs instead of through gqlparser's validation and gqlgen's unmarshalling, when they are of the plain shape that makes no difference; the answers are the same (env DIRECT_INGEST)")
 	fs.BoolVar(&c.playground, "playground", envBool("PLAYGROUND", true), "serve the GraphiQL playground at / when listening on loopback (env PLAYGROUND)")
 	fs.BoolVar(&c.insecure, "insecure", envBool("INSECURE", false), "allow serving without authentication on a non-loopback address (env INSECURE)")
 	fs.BoolVar(&c.demo, "demo", envBool("DEMO", false), "fill an empty store with a synthetic portfolio of 1,000 customers (env DEMO)")
@@ -215,7 +216,7 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 var (
 	storeFlags   = []string{"database-url", "db-max-conns", "statement-timeout", "slow-sql", "log-level", "log-format"}
 	commandFlags = map[string][]string{
-		ingestCommand:  append([]string{"batch", "skip-invalid", "max-ingest-batch", "direct-ingest"}, storeFlags...),
+		ingestCommand:  append([]string{"batch", "skip-invalid", "max-ingest-batch"}, storeFlags...),
 		migrateCommand: storeFlags,
 	}
 	commandUsage = map[string]string{
@@ -304,8 +305,8 @@ func slowThreshold(d time.Duration) time.Duration {
 }
 
 func (c *config) graphOptions(store *db.Store, log *slog.Logger) graph.Options {
-	return graph.Options{Store: store, Logger: log, Trusted: c.trustedDocs, GeneratedOnly: !c.directReads,
-		GeneratedIngest: !c.directIngest, Limits: graph.Limits{
+	return graph.Options{Store: store, Logger: log, Trusted: c.trustedDocs, GeneratedOnly: c.generatedReads,
+		GeneratedIngest: c.generatedIngest, Limits: graph.Limits{
 			MaxTokens:       c.maxTokens,
 			MaxDepth:        c.maxDepth,
 			MaxComplexity:   c.maxComplexity,
