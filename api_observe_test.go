@@ -162,6 +162,7 @@ func TestMetrics(t *testing.T) {
 			"portfolio_graphql_request_sql_statements", "portfolio_sql_statement_duration_seconds",
 			"portfolio_ingest_rows_total", "portfolio_ingest_customers_refused_total",
 			"portfolio_db_transaction_retries_total",
+			"portfolio_db_connect_attempts_total",
 			"go_sql_open_connections", "go_sql_in_use_connections", "go_sql_idle_connections",
 			"go_sql_wait_count_total", "go_sql_wait_duration_seconds_total", "go_sql_max_open_connections",
 			"go_goroutines", "go_memstats_heap_alloc_bytes", "process_cpu_seconds_total", "process_resident_memory_bytes",

@@ -93,6 +93,7 @@ func (o *observability) watchStore(store *db.Store) {
 	}
 	o.metrics.WatchPool(store.Pool(), store.Dialect())
 	o.metrics.WatchRetries(store.Retries)
+	o.metrics.WatchConnectAttempts(store.ConnectAttempts)
 }
 
 func (o *observability) graphOptions(opt graph.Options) graph.Options {

@@ -96,6 +96,14 @@ func (m *Metrics) WatchRetries(retries func() uint64) {
 	}, func() float64 { return float64(retries()) }))
 }
 
+// WatchConnectAttempts exports the connections the store has tried to open (PostgreSQL).
+func (m *Metrics) WatchConnectAttempts(attempts func() uint64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "portfolio_db_connect_attempts_total",
+		Help: "Connections the server tried to open to PostgreSQL, the retries while it was unreachable included.",
+	}, func() float64 { return float64(attempts()) }))
+}
+
 // Request records one GraphQL request: its operation name ("" when unnamed) and type
 // (NoOperation when none was chosen), the error codes of its answer, how long it took and
 // how many SQL statements it sent.
