@@ -106,6 +106,7 @@ func configure(srv configurable, opt Options) {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.SetParserTokenLimit(limits.MaxTokens)
 	srv.Use(introspectionForAdmins{})
+	srv.Use(&inlineDefer{})
 	srv.Use(validDocument{})
 	srv.Use(argumentCheck{maxValues: limits.MaxFilterValues, maxIDs: limits.maxPage})
 	srv.Use(newShapeLimit(limits.MaxDepth, limits.MaxComplexity))
