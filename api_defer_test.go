@@ -21,7 +21,7 @@ func TestDeferredFragmentsAreAnsweredInline(t *testing.T) {
 			t.Fatalf("the plain query: %s %+v", want.Data, want.Errors)
 		}
 		for name, q := range map[string]string{
-			"inline fragment": `{ customer(sourceCustomerId: "C1") { sourceCustomerId ... @defer { accounts { sourceAccountId cards { last4 } } } } }`,
+			"inline fragment":  `{ customer(sourceCustomerId: "C1") { sourceCustomerId ... @defer { accounts { sourceAccountId cards { last4 } } } } }`,
 			"labelled, nested": `{ customer(sourceCustomerId: "C1") { sourceCustomerId ... @defer(label: "a") { accounts { sourceAccountId ... @defer { cards { last4 } } } } } }`,
 			"fragment spread":  `query Q { customer(sourceCustomerId: "C1") { sourceCustomerId ...Acc @defer } } fragment Acc on Customer { accounts { sourceAccountId cards { last4 } } }`,
 		} {
