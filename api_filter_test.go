@@ -311,3 +311,53 @@ func TestCustomerTotalsFollowWrites(t *testing.T) {
 		}
 	})
 }
+
+// A card filter's last4 and iin take the shapes the data has (4 digits; 6 or 8 digits): any
+// other value, which could match no card, is BAD_USER_INPUT naming the argument and the rule,
+// from either executor, whether the filter is written in the document or sent as a variable,
+// on Query.cards and on the cards of a customer or an account. Values of the right shape run.
+func TestCardFilterFormats(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		e.mustIngest(t, customer("C1", "O1"))
+		executors := map[string]string{"direct": e.url, "generated": e.sibling(t, func(c *config) { c.generatedReads = true })}
+		bad := []struct{ filter, want string }{
+			{`{last4: "234"}`, `filter.last4 must be exactly 4 digits, got "234"`},
+			{`{last4: "12345"}`, `filter.last4 must be exactly 4 digits, got "12345"`},
+			{`{last4: "23a4"}`, `filter.last4 must be exactly 4 digits, got "23a4"`},
+			{`{last4: ""}`, `filter.last4 must be exactly 4 digits, got ""`},
+			{`{iin: "41234"}`, `filter.iin must be exactly 6 or 8 digits, got "41234"`},
+			{`{iin: "4123456"}`, `filter.iin must be exactly 6 or 8 digits, got "4123456"`},
+			{`{last4: "1234", iin: "4123 45"}`, `filter.iin must be exactly 6 or 8 digits, got "4123 45"`},
+		}
+		fields := map[string]string{
+			"Query.cards":    `{ cards(filter: %s) { nodes { last4 } } }`,
+			"Customer.cards": `{ customer(sourceCustomerId: "C1") { cards(filter: %s) { last4 } } }`,
+			"Account.cards":  `{ account(sourceAccountId: "A-C1") { cards(filter: %s) { last4 } } }`,
+		}
+		for name, base := range executors {
+			ex := &env{url: base}
+			for field, query := range fields {
+				for _, c := range bad {
+					r := ex.post(t, fmt.Sprintf(query, c.filter), nil)
+					if len(r.Errors) != 1 || r.Errors[0].code() != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "argument filter of cards: "+c.want) || r.Data != nil {
+						t.Errorf("%s, %s(filter: %s): got %s %+v, want BAD_USER_INPUT %q", name, field, c.filter, r.Data, r.Errors, c.want)
+					}
+				}
+			}
+			r := ex.post(t, `query($f: CardFilter) { cards(filter: $f) { nodes { last4 } } }`, obj{"f": obj{"last4": "234"}})
+			if len(r.Errors) != 1 || r.Errors[0].code() != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, `filter.last4 must be exactly 4 digits, got "234"`) {
+				t.Errorf("%s, the filter as a variable: got %s %+v", name, r.Data, r.Errors)
+			}
+			for filter, want := range map[string]string{
+				`{last4: "1234", iin: "412345"}`:   `{"cards":{"nodes":[{"last4":"1234"}]}}`,
+				`{last4: "1234", iin: "41234567"}`: `{"cards":{"nodes":[]}}`,
+				`{last4: null, iin: null}`:         `{"cards":{"nodes":[{"last4":"1234"}]}}`,
+			} {
+				r := ex.post(t, `{ cards(filter: `+filter+`) { nodes { last4 } } }`, nil)
+				if len(r.Errors) > 0 || string(r.Data) != want {
+					t.Errorf("%s, cards(filter: %s): got %s %+v, want %s", name, filter, r.Data, r.Errors, want)
+				}
+			}
+		}
+	})
+}

@@ -86,8 +86,8 @@ func TestCORS(t *testing.T) {
 	}
 }
 
-// A large answer is compressed (gzip or zstd, as Accept-Encoding asks) and decodes to the same
-// JSON as the identity answer; a small one, or one to a client that accepts no encoding, is
+// A large answer is compressed (gzip or zstd, as Accept-Encoding asks; gzip when both are
+// equally accepted) and decodes to the same JSON as the identity answer; a small one, or one to a client that accepts no encoding, is
 // not. While draining, a compressed answer still carries Connection: close.
 func TestCompression(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
@@ -126,7 +126,7 @@ func TestCompression(t *testing.T) {
 				return d.DecodeAll(b, nil)
 			},
 		}
-		for _, c := range []struct{ accept, want string }{{"gzip", "gzip"}, {"zstd", "zstd"}, {"gzip, deflate, br, zstd", "zstd"}, {"gzip;q=1, zstd;q=0.5", "gzip"}} {
+		for _, c := range []struct{ accept, want string }{{"gzip", "gzip"}, {"zstd", "zstd"}, {"gzip, deflate, br, zstd", "gzip"}, {"zstd, gzip", "gzip"}, {"gzip;q=1, zstd;q=0.5", "gzip"}, {"gzip;q=0.5, zstd", "zstd"}} {
 			resp, body := post(e.url, large, c.accept)
 			if got := resp.Header.Get("Content-Encoding"); got != c.want || !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
 				t.Errorf("Accept-Encoding %q: Content-Encoding %q, want %q (%v)", c.accept, got, c.want, resp.Header)

@@ -96,3 +96,55 @@ func TestAccessLogCodes(t *testing.T) {
 		t.Errorf("the access log does not show the outage:\n%s", logs)
 	}
 }
+
+// GORM's own messages reach the log formatted, on one line. Opening a store (here by `migrate
+// up`; serving and ingest open it alike) logs nothing of GORM's at the default level: its
+// "replacing callback" is setup noise, at debug. A failed connection is logged at error with
+// the driver's error written into the message, and without the URL's password.
+func TestGormMessagesFormatted(t *testing.T) {
+	unformatted := func(t *testing.T, logs string) {
+		t.Helper()
+		for _, mark := range []string{"%s", "%v", "args=", `\n`, `\t`} {
+			if strings.Contains(logs, mark) {
+				t.Errorf("a GORM message is logged unformatted (%q):\n%s", mark, logs)
+			}
+		}
+	}
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			if kind == "postgres" {
+				postgresURL(t)
+			}
+			url := freshURL(t, kind)
+			for _, level := range []string{"info", "debug"} {
+				var stdout, stderr bytes.Buffer
+				if code := run(context.Background(), []string{"migrate", "up", "-database-url", url, "-log-level", level}, &stdout, &stderr); code != 0 {
+					t.Fatalf("migrate up at %s: exit %d\n%s", level, code, stderr.String())
+				}
+				logs := stderr.String()
+				unformatted(t, logs)
+				if level == "info" && strings.Contains(logs, "replacing callback") {
+					t.Errorf("GORM's callback set-up is logged at info:\n%s", logs)
+				}
+				if want := "level=DEBUG msg=\"replacing callback `gorm:row` from "; level == "debug" && kind == "postgres" && !strings.Contains(logs, want) {
+					t.Errorf("at debug, the log lacks %q:\n%s", want, logs)
+				}
+			}
+		})
+	}
+	t.Run("failed connection", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		url := "postgres://postgres:hunter2-secret@127.0.0.1:1/test?connect_timeout=5"
+		if code := run(context.Background(), []string{"migrate", "up", "-database-url", url}, &stdout, &stderr); code != 1 {
+			t.Fatalf("exit %d, want 1\n%s", code, stderr.String())
+		}
+		logs := stderr.String()
+		unformatted(t, logs)
+		if want := "level=ERROR msg=\"failed to initialize database, got error failed to connect to `user=postgres database=test`: 127.0.0.1:1 "; !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %q:\n%s", want, logs)
+		}
+		if strings.Contains(logs, "hunter2") {
+			t.Errorf("the log holds the URL's password:\n%s", logs)
+		}
+	})
+}

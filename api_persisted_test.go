@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
@@ -108,8 +109,11 @@ func TestAutomaticPersistedQueries(t *testing.T) {
 func TestTrustedDocuments(t *testing.T) {
 	listed := `query Ids { customers(first: 5) { nodes { sourceCustomerId } } }`
 	other := `query Other { customers(first: 5) { nodes { sourceCustomerId country } } }`
-	for _, format := range []string{"map", "apollo"} {
+	for _, format := range []string{"map", "codegen", "apollo"} {
 		manifest := jsonString(obj{sha256Of(listed): listed})
+		if format == "codegen" { // GraphQL Codegen's client preset: the ids as its documentId
+			manifest = jsonString(obj{"sha256:" + sha256Of(listed): listed})
+		}
 		if format == "apollo" {
 			manifest = jsonString(obj{"format": "apollo-persisted-query-manifest", "version": 1, "operations": []obj{
 				{"id": sha256Of(listed), "body": listed, "name": "Ids", "type": "query"},
@@ -172,6 +176,40 @@ func TestTrustedDocuments(t *testing.T) {
 	}
 }
 
+// A server started with the manifest GraphQL Codegen's client preset writes
+// (testdata/persisted-documents-codegen.json: {"sha256:<hex>": "<document>"}) runs its
+// documents for a reader by documentId, as Codegen's clients send them, and nothing else.
+func TestTrustedDocumentsCodegenManifest(t *testing.T) {
+	const file = "testdata/persisted-documents-codegen.json"
+	var manifest map[string]string
+	if err := json.Unmarshal(readFile(t, file), &manifest); err != nil || len(manifest) != 2 {
+		t.Fatalf("%s: %v, %d documents", file, err, len(manifest))
+	}
+	ids := map[string]string{} // operation name -> documentId
+	for id, doc := range manifest {
+		if id != "sha256:"+sha256Of(doc) {
+			t.Fatalf("%s: the id %s is not \"sha256:\" and the SHA-256 of its document", file, id)
+		}
+		ids[strings.Fields(doc[strings.Index(doc, "query "):])[1]] = id
+	}
+	base := runServer(t, "-trusted-documents", file, "-auth-jwt-secret", testSecret, "-auth-jwt-issuer", "issuer", "-auth-jwt-audience", "portfolio-graph")
+	e := &env{url: base, token: token(t, "reader", "O1")}
+	for _, method := range []string{http.MethodPost, http.MethodGet} {
+		r := e.do(t, method, obj{"documentId": ids["Viewer"]}, "")
+		if want := `{"viewer":{"role":"READER","organizationIds":["O1"],"__typename":"Viewer"}}`; r.status != http.StatusOK || len(r.Errors) > 0 || string(r.Data) != want {
+			t.Errorf("Viewer by documentId over %s: got %d %s %+v, want %s", method, r.status, r.Data, r.Errors, want)
+		}
+	}
+	r := e.do(t, http.MethodPost, obj{"documentId": ids["CustomerCards($first:"], "variables": obj{"first": 2}}, "")
+	if r.status != http.StatusOK || len(r.Errors) > 0 || !strings.HasPrefix(string(r.Data), `{"customers":{"nodes":[]`) {
+		t.Errorf("CustomerCards by documentId: got %d %s %+v", r.status, r.Data, r.Errors)
+	}
+	r = e.do(t, http.MethodPost, obj{"query": `{ viewer { role } }`}, "")
+	if r.status != http.StatusForbidden || len(r.Errors) != 1 || r.Errors[0].code() != "FORBIDDEN" {
+		t.Errorf("a document outside the manifest: got %d %s %+v", r.status, r.Data, r.Errors)
+	}
+}
+
 // A malformed manifest stops start-up with a message naming the file and the problem.
 func TestTrustedDocumentsManifestErrors(t *testing.T) {
 	doc := `{ viewer { role } }`
@@ -181,6 +219,8 @@ func TestTrustedDocumentsManifestErrors(t *testing.T) {
 		"not a string":  {`{"` + sha256Of(doc) + `": 1}`, "must be a string"},
 		"wrong hash":    {jsonString(obj{sha256Of("x"): doc}), "is not the SHA-256 of its document"},
 		"not a hash":    {jsonString(obj{"Viewer": doc}), "not a SHA-256"},
+		"upper case":    {jsonString(obj{"sha256:" + strings.ToUpper(sha256Of(doc)): doc}), "not a SHA-256"},
+		"other prefix":  {jsonString(obj{"sha1:" + sha256Of(doc): doc}), "not a SHA-256"},
 		"no parse":      {jsonString(obj{sha256Of("{ viewer "): "{ viewer "}), "does not parse"},
 		"apollo format": {`{"format": "apollo-persisted-query-manifest", "version": 2, "operations": []}`, "version 1"},
 	}

@@ -522,6 +522,8 @@ func newServingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, lo
 	query = obs.countRequests(query)
 	query = middleware.CORS(cfg.corsOrigins, query)
 	mux.Handle("/query", query)
+	mux.Handle("GET /schema.graphql", middleware.Authenticate(verifier, middleware.AdminOnly(
+		"the schema is shown to admins only, as introspection is", graph.SchemaHandler())))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -43,18 +44,36 @@ func (l *sqlLogger) ParamsFilter(_ context.Context, sql string, _ ...any) (strin
 	return sql, nil
 }
 
-// GORM's own messages (Info, Warn, Error) are logged without their arguments, which may hold
-// values.
+// GORM's own messages (Info, Warn, Error) come as a printf format and its arguments: names,
+// source locations and errors. They are logged formatted, on one line, with an error among
+// the arguments written as safeError writes it (without the values a PostgreSQL message may
+// quote). GORM's Info is its own set-up ("replacing callback" on every start with PostgreSQL):
+// debug, not info.
 func (l *sqlLogger) Info(ctx context.Context, msg string, args ...any) {
-	l.log.InfoContext(ctx, msg, "args", len(args))
+	if l.log.Enabled(ctx, slog.LevelDebug) {
+		l.log.DebugContext(ctx, gormMessage(msg, args))
+	}
 }
 
 func (l *sqlLogger) Warn(ctx context.Context, msg string, args ...any) {
-	l.log.WarnContext(ctx, msg, "args", len(args))
+	l.log.WarnContext(ctx, gormMessage(msg, args))
 }
 
 func (l *sqlLogger) Error(ctx context.Context, msg string, args ...any) {
-	l.log.ErrorContext(ctx, msg, "args", len(args))
+	l.log.ErrorContext(ctx, gormMessage(msg, args))
+}
+
+// gormMessage is one of GORM's messages with its arguments written in, its whitespace (the
+// trailing newline, the new lines and tabs of a driver's error) made single spaces.
+func gormMessage(format string, args []any) string {
+	safe := make([]any, len(args))
+	for i, a := range args {
+		if err, ok := a.(error); ok {
+			a = safeError(err)
+		}
+		safe[i] = a
+	}
+	return strings.TrimSpace(spaces.ReplaceAllString(fmt.Sprintf(format, safe...), " "))
 }
 
 func (l *sqlLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {

@@ -97,7 +97,11 @@ func (w *argumentWalk) arguments(f *ast.Field) *gqlerror.Error {
 		if field == "Query.nodes" {
 			max = w.maxIDs
 		}
-		if problem := checkArgumentValue(arg.Name, v, max); problem != "" {
+		problem := checkArgumentValue(arg.Name, v, max)
+		if problem == "" && isCardFilter(f, arg) {
+			problem = cardFilterProblem(arg.Name, v)
+		}
+		if problem != "" {
 			return &gqlerror.Error{
 				Message:    fmt.Sprintf("argument %s of %s: %s", arg.Name, f.Name, problem),
 				Locations:  []gqlerror.Location{{Line: arg.Position.Line, Column: arg.Position.Column}},
@@ -134,6 +138,33 @@ func checkArgumentValue(path string, v any, max int) string {
 		for _, k := range keys {
 			if p := checkArgumentValue(path+"."+k, x[k], max); p != "" {
 				return p
+			}
+		}
+	}
+	return ""
+}
+
+// isCardFilter reports whether arg of f is a CardFilter.
+func isCardFilter(f *ast.Field, arg *ast.Argument) bool {
+	if f.Definition == nil {
+		return false
+	}
+	def := f.Definition.Arguments.ForName(arg.Name)
+	return def != nil && def.Type.NamedType == "CardFilter"
+}
+
+// cardFilterProblem describes the first of a CardFilter's values that no card could have (a
+// last4 or an IIN not of their shape, see models.Last4Problem), or returns "": such a filter
+// would answer an empty list as if the card did not exist.
+func cardFilterProblem(path string, v any) string {
+	f, _ := v.(map[string]any)
+	for _, c := range []struct {
+		field   string
+		problem func(string) string
+	}{{"last4", models.Last4Problem}, {"iin", models.IINProblem}} {
+		if s, ok := f[c.field].(string); ok {
+			if p := c.problem(s); p != "" {
+				return path + "." + c.field + " " + p
 			}
 		}
 	}

@@ -1634,9 +1634,9 @@ input AccountFilter {
 
 "Selects cards. Every given field must hold; a list means any of its values."
 input CardFilter {
-  "Cards with these last four digits."
+  "Cards with these last four digits: exactly 4 digits, else the request fails with BAD_USER_INPUT."
   last4: String
-  "Cards with this IIN."
+  "Cards with this IIN: exactly 6 or 8 digits, else the request fails with BAD_USER_INPUT."
   iin: String
   "Cards with any of these statuses."
   statuses: [CardStatus!]

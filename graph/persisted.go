@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -48,9 +49,10 @@ var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 // LoadTrustedDocuments reads a manifest of trusted documents, in either of two formats:
 //
-//   - a JSON object mapping each document's SHA-256 to its text, as GraphQL Codegen's
-//     persisted documents (client preset, persistedDocuments) write it:
-//     {"<sha256>": "query Q { ... }", ...};
+//   - a JSON object mapping each document's id to its text, as GraphQL Codegen's persisted
+//     documents (client preset, persistedDocuments) write it, the id being the document's
+//     SHA-256 prefixed with "sha256:" as Codegen writes it, or bare:
+//     {"sha256:<sha256>": "query Q { ... }", ...} or {"<sha256>": "query Q { ... }", ...};
 //   - Apollo's persisted query manifest (@apollo/generate-persisted-query-manifest):
 //     {"format": "apollo-persisted-query-manifest", "version": 1,
 //     "operations": [{"id": "<sha256>", "body": "query Q { ... }", "name": "Q", "type": "query"}]}.
@@ -76,9 +78,11 @@ func parseManifest(raw []byte) (map[string]string, error) {
 	}
 	docs := map[string]string{}
 	add := func(where, id, body string) error {
-		if !sha256Hex.MatchString(id) {
-			return fmt.Errorf("%s: the id %q is not a SHA-256 in lower-case hex", where, id)
+		hash := strings.TrimPrefix(id, "sha256:")
+		if !sha256Hex.MatchString(hash) {
+			return fmt.Errorf("%s: the id %q is not a SHA-256 in lower-case hex, bare or prefixed with \"sha256:\"", where, id)
 		}
+		id = hash
 		if sum := sha256.Sum256([]byte(body)); hex.EncodeToString(sum[:]) != id {
 			return fmt.Errorf("%s: the id %s is not the SHA-256 of its document", where, id)
 		}

@@ -45,3 +45,15 @@ func unauthenticated(w http.ResponseWriter, msg string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="portfolio-graph"`)
 	writeError(w, http.StatusUnauthorized, models.ErrUnauthenticated, msg)
 }
+
+// AdminOnly lets only admins (every caller in open mode) through to next, as introspection
+// does; another caller is answered 403 FORBIDDEN with msg. It goes behind Authenticate.
+func AdminOnly(msg string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if graph.CallerFrom(r.Context()).Role != models.RoleAdmin {
+			writeError(w, http.StatusForbidden, models.ErrForbidden, msg)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -69,9 +69,9 @@ type Bucket struct {
 
 // Selects cards. Every given field must hold; a list means any of its values.
 type CardFilter struct {
-	// Cards with these last four digits.
+	// Cards with these last four digits: exactly 4 digits, else the request fails with BAD_USER_INPUT.
 	Last4 *string `json:"last4"`
-	// Cards with this IIN.
+	// Cards with this IIN: exactly 6 or 8 digits, else the request fails with BAD_USER_INPUT.
 	Iin *string `json:"iin"`
 	// Cards with any of these statuses.
 	Statuses []CardStatus `json:"statuses"`

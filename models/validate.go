@@ -206,15 +206,33 @@ func normalizeAlerts(v []AlertOptInStatus) []AlertOptInStatus {
 	return out
 }
 
-func (p *problems) checkLast4(path at, v string) {
+// Last4Problem describes why v is not a card's last4 (exactly 4 digits), or returns "" when it
+// is one. The rule holds for stored cards and for the values that select them (CardFilter).
+func Last4Problem(v string) string {
 	if len(v) != 4 || !isDigits(v) {
-		p.add(path, UserErrorCodeInvalidFormat, "last4 must be exactly 4 digits, got %s", Quote(v))
+		return "must be exactly 4 digits, got " + Quote(v)
+	}
+	return ""
+}
+
+// IINProblem describes why v is not a card's IIN (exactly 6 or 8 digits), or returns "" when
+// it is one, as Last4Problem does.
+func IINProblem(v string) string {
+	if (len(v) != 6 && len(v) != 8) || !isDigits(v) {
+		return "must be exactly 6 or 8 digits, got " + Quote(v)
+	}
+	return ""
+}
+
+func (p *problems) checkLast4(path at, v string) {
+	if problem := Last4Problem(v); problem != "" {
+		p.add(path, UserErrorCodeInvalidFormat, "last4 %s", problem)
 	}
 }
 
 func (p *problems) checkIIN(path at, v string) bool {
-	if (len(v) != 6 && len(v) != 8) || !isDigits(v) {
-		p.add(path, UserErrorCodeInvalidFormat, "iin must be exactly 6 or 8 digits, got %s", Quote(v))
+	if problem := IINProblem(v); problem != "" {
+		p.add(path, UserErrorCodeInvalidFormat, "iin %s", problem)
 		return false
 	}
 	return true
