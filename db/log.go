@@ -122,7 +122,8 @@ var quoted = regexp.MustCompile(`"[^"]*"`)
 func safeError(err error) string {
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
-		return err.Error()
+		// pgx puts each address it tried to connect to on a line of its own.
+		return oneLine.Replace(err.Error())
 	}
 	var b strings.Builder
 	b.WriteString("SQLSTATE " + pgErr.Code + ": " + quoted.ReplaceAllString(pgErr.Message, `"…"`))
@@ -133,3 +134,5 @@ func safeError(err error) string {
 	}
 	return b.String()
 }
+
+var oneLine = strings.NewReplacer(":\n\t", ": ", "\n\t", "; ", "\n", "; ")
