@@ -17,7 +17,8 @@ var demoAsOf = time.Date(2025, 6, 30, 0, 0, 0, 0, time.UTC)
 // the same portfolio. It reads like a real one: a business's sub-customers and the holders of
 // a joint account are in one organization; an account opens on or after the creation of each
 // of its holders, its cards are issued on or after its opening, and a closed account's cards
-// were issued and closed while it was open; no date is later than demoAsOf.
+// were issued and closed while it was open; no date is later than demoAsOf. The first
+// customer, DEMO-C000001, holds the card of the README's examples (last4 2345, IIN 123456).
 func Demo(n int, seed uint64) []*models.CustomerInput {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	base := time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -80,6 +81,9 @@ func Demo(n int, seed uint64) []*models.CustomerInput {
 		for j := range 1 + r.IntN(3) {
 			c.Accounts = append(c.Accounts, demoAccount(r, d, fmt.Sprintf("DEMO-A%06d-%d", i+1, j+1), []string{id}, *created))
 		}
+		if i == 0 {
+			c.Accounts = append(c.Accounts, demoExampleAccount(fmt.Sprintf("DEMO-A%06d-%d", i+1, len(c.Accounts)+1), id, *created))
+		}
 		// Every 7th customer shares a joint account with the previous one, listed under both;
 		// it opens once both were created.
 		if i%7 == 6 && i > 0 {
@@ -101,6 +105,33 @@ var (
 	demoAccountTypes = []models.AccountType{models.AccountTypeDda, models.AccountTypeDda, models.AccountTypeCrd, models.AccountTypeCrd, models.AccountTypeSav, models.AccountTypeMma, models.AccountTypePpd, models.AccountTypeSbdda, models.AccountTypeSbcrd, models.AccountTypeSbs}
 	demoIINs         = map[int][]string{3: {"371234", "378282"}, 4: {"411111", "424242", "45678901"}, 5: {"510510", "555555"}, 6: {"601100", "65432101"}}
 )
+
+// demoExampleAccount is the credit account of the customer id, created at created, with the
+// card of the README's and the console's examples: last4 2345 and IIN 123456, the card of the
+// publisher's reference example. It draws nothing from the random source, so the rest of the
+// portfolio is what it would be without it.
+func demoExampleAccount(id, customer string, created time.Time) *models.AccountInput {
+	open := created.AddDate(0, 0, 30)
+	return &models.AccountInput{
+		SourceAccountID:         new(id),
+		SourceCustomerIds:       []string{customer},
+		PrimarySourceCustomerID: new(customer),
+		Status:                  new(models.AccountStatusOpen),
+		Type:                    new(models.AccountTypeCrd),
+		SourcePortfolioID:       new("DEMO-P1"),
+		AccountOpenDate:         &open,
+		Cards: []*models.CardInput{{
+			SourceAccountID:   new(id),
+			SourceCustomerID:  new(customer),
+			Last4:             new("2345"),
+			Iin:               new("123456"),
+			CardType:          new(models.CardTypeCredit),
+			Status:            new(models.CardStatusOpen),
+			NetworkIdentifier: new(3),
+			OpenDate:          new(open.AddDate(0, 0, 7)),
+		}},
+	}
+}
 
 // demoDates draws the demo's dates.
 type demoDates struct{ r *rand.Rand }
