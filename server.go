@@ -705,7 +705,8 @@ func requestProblems(errs gqlerror.List) (*feed.BatchResult, error) {
 		if code == string(models.ErrServiceUnavailable) || code == string(models.ErrInternal) {
 			return nil, errors.New(e.Message)
 		}
-		path := strings.TrimPrefix(e.Path.String(), "variable.")
+		// A variable's path, or the argument's (ingestCustomers.customers[3].…): into the file.
+		path := strings.TrimPrefix(strings.TrimPrefix(e.Path.String(), "variable."), "ingestCustomers.")
 		if path == "" {
 			path = "customers"
 		}

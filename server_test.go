@@ -91,8 +91,9 @@ func TestReadyzWhenDatabaseDown(t *testing.T) {
 	}
 }
 
-// `ingest FILE` loads a file through the ingestion path, lists every problem with its path in
-// the file, exits non-zero when a batch was rejected, and loads the good batches.
+// `ingest FILE` loads a file through the ingestion path, lists every problem with its place in
+// the file (the line of an NDJSON file, and the path inside its customer), exits non-zero when
+// a batch was rejected, and loads the good batches.
 func TestIngestCommand(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "cli.db")
@@ -113,8 +114,8 @@ func TestIngestCommand(t *testing.T) {
 	if code != 1 {
 		t.Errorf("exit code: got %d, want 1 (a batch was rejected)\n%s\n%s", code, stdout.String(), stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "customers[3].country") || !strings.Contains(stdout.String(), "INVALID_VALUE") {
-		t.Errorf("summary does not list the problem with its file path:\n%s", stdout.String())
+	if !strings.Contains(stdout.String(), "    line 4: country INVALID_VALUE: ") || !strings.Contains(stdout.String(), "1 batch rejected") {
+		t.Errorf("summary does not list the problem at its line:\n%s", stdout.String())
 	}
 
 	// The reference example, as a document, ingests; the good batches of the first file stayed.
@@ -139,7 +140,7 @@ func TestIngestCommand(t *testing.T) {
 	stdout.Reset()
 	code = run(context.Background(), []string{"ingest", "-database-url", dbPath, "-batch", "2", "-skip-invalid", file}, &stdout, &stderr)
 	out := stdout.String()
-	if code != 1 || !strings.Contains(out, "customers[3].country INVALID_VALUE") || !strings.Contains(out, "customers[5].targetingIndicator") ||
+	if code != 1 || !strings.Contains(out, "line 4: country INVALID_VALUE") || !strings.Contains(out, "line 6: targetingIndicator") ||
 		!strings.Contains(out, "0 batches rejected, 2 customers skipped") {
 		t.Errorf("exit %d, summary:\n%s\n%s", code, out, stderr.String())
 	}
@@ -157,11 +158,11 @@ func TestIngestCommand(t *testing.T) {
 
 // Without -skip-invalid, a batch with a customer whose values the schema's types refuse is
 // rejected, and every problem of the batch is listed at its customer: each type error (an
-// unknown enum, a date without an offset) and the other customers' rule violations.
+// unknown enum, a date without an offset) and the other customers' rule violations; in NDJSON
+// at the customer's line, in a document at the customer's index.
 func TestIngestCommandListsEveryProblem(t *testing.T) {
 	dir := t.TempDir()
-	dbPath := filepath.Join(dir, "cli.db")
-	var nd bytes.Buffer
+	var lines [][]byte
 	for _, c := range []obj{
 		customer("C0", "O1"),
 		with(customer("C1", "O1"), "targetingIndicator", "CONTROL"),
@@ -170,27 +171,57 @@ func TestIngestCommandListsEveryProblem(t *testing.T) {
 		with(customer("C4", "O1"), "postalCode", "INVALID"),
 	} {
 		// Invalid UTF-8 in a file is a problem at its path, never stored altered.
-		nd.Write(bytes.Replace(must(json.Marshal(c)), []byte("INVALID"), []byte("7875\xff"), 1))
-		nd.WriteString("\n")
+		lines = append(lines, bytes.Replace(must(json.Marshal(c)), []byte("INVALID"), []byte("7875\xff"), 1))
 	}
-	file := filepath.Join(dir, "customers.ndjson")
-	if err := os.WriteFile(file, nd.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		name, text string
+		want       []string
+	}{
+		{"customers.ndjson", string(bytes.Join(lines, []byte("\n"))) + "\n", []string{"line 2: targetingIndicator GRAPHQL_VALIDATION_FAILED",
+			"line 3: country INVALID_VALUE", "line 4: enrollmentStartDate BAD_USER_INPUT", "line 5: postalCode INVALID_FORMAT"}},
+		{"customers.json", `{"customers": [` + string(bytes.Join(lines, []byte(",\n"))) + "]}", []string{"    customers[1].targetingIndicator GRAPHQL_VALIDATION_FAILED",
+			"    customers[2].country INVALID_VALUE", "    customers[3].enrollmentStartDate BAD_USER_INPUT", "    customers[4].postalCode INVALID_FORMAT"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dbPath := filepath.Join(dir, c.name+".db")
+			file := filepath.Join(dir, c.name)
+			if err := os.WriteFile(file, []byte(c.text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"ingest", "-database-url", dbPath, file}, &stdout, &stderr)
+			out := stdout.String()
+			for _, want := range append(c.want, "read 5 customers in 1 batch; 1 batch rejected, 0 customers skipped", "4 problems") {
+				if !strings.Contains(out, want) {
+					t.Errorf("summary lacks %q:\n%s", want, out)
+				}
+			}
+			if code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			if n := newEnv(t, "sqlite", func(c *config) { c.databaseURL = dbPath }).customerCount(t); n != 0 {
+				t.Errorf("a rejected batch wrote %d customers", n)
+			}
+		})
 	}
-	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"ingest", "-database-url", dbPath, file}, &stdout, &stderr)
-	out := stdout.String()
-	for _, want := range []string{"customers[1].targetingIndicator", "customers[2].country INVALID_VALUE", "customers[3].enrollmentStartDate",
-		"customers[4].postalCode INVALID_FORMAT", "1 batches rejected", "4 problems"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("summary lacks %q:\n%s", want, out)
-		}
-	}
-	if code != 1 {
-		t.Errorf("exit %d, want 1", code)
-	}
-	if n := newEnv(t, "sqlite", func(c *config) { c.databaseURL = dbPath }).customerCount(t); n != 0 {
-		t.Errorf("a rejected batch wrote %d customers", n)
+}
+
+// A file that holds no customer (empty, blank lines, an empty list) is most likely the output of
+// a step that failed: the command says so and exits 1.
+func TestIngestCommandEmptyFile(t *testing.T) {
+	dir := t.TempDir()
+	for name, text := range map[string]string{"empty.ndjson": "", "blank.ndjson": "\n\n", "empty.json": `{"customers": []}`} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(dir, name)
+			if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"ingest", "-database-url", filepath.Join(dir, name+".db"), file}, &stdout, &stderr)
+			if want := file + ": the input holds no customers"; code != 1 || !strings.Contains(stderr.String(), want) {
+				t.Errorf("exit %d, want 1 and %q in:\n%s", code, want, stderr.String())
+			}
+		})
 	}
 }
 

@@ -18,17 +18,18 @@ import (
 
 func readAll(t *testing.T, in string) ([]string, error) {
 	t.Helper()
-	ids, _, err := readAllWith(t, in, nil)
+	ids, _, _, err := readAllWith(t, in, nil)
 	return ids, err
 }
 
-// readAllWith reads every customer of in with decode as the reader's decoder (none when nil),
-// and checks that each customer it returns is the one its decoding made, when it did.
-func readAllWith(t *testing.T, in string, decode func([]byte) (*models.CustomerInput, bool)) (ids []string, decoded int, err error) {
+// readAllWith reads every customer of in, and the line each starts on (Reader.Line), with
+// decode as the reader's decoder (none when nil), and checks that each customer it returns is
+// the one its decoding made, when it did.
+func readAllWith(t *testing.T, in string, decode func([]byte) (*models.CustomerInput, bool)) (ids []string, lines []int, decoded int, err error) {
 	t.Helper()
 	r, err := NewReader(strings.NewReader(in))
 	if err != nil {
-		return nil, 0, err
+		return nil, nil, 0, err
 	}
 	if decode != nil {
 		r.SetDecoder(decode)
@@ -36,10 +37,10 @@ func readAllWith(t *testing.T, in string, decode func([]byte) (*models.CustomerI
 	for {
 		raw, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return ids, decoded, nil
+			return ids, lines, decoded, nil
 		}
 		if err != nil {
-			return ids, decoded, err
+			return ids, lines, decoded, err
 		}
 		var v struct{ ID string }
 		if err := json.Unmarshal(raw, &v); err != nil {
@@ -51,7 +52,7 @@ func readAllWith(t *testing.T, in string, decode func([]byte) (*models.CustomerI
 				t.Errorf("customer %s came with the decoding of %s", v.ID, *c.SourceCustomerID)
 			}
 		}
-		ids = append(ids, v.ID)
+		ids, lines = append(ids, v.ID), append(lines, r.Line())
 	}
 }
 
@@ -71,6 +72,11 @@ func idDecoder(raw []byte) (*models.CustomerInput, bool) {
 
 // Both shapes of the publisher's file, and a bare array, yield the same customers.
 func TestReaderShapes(t *testing.T) {
+	// The line of each customer (NDJSON) or none (0: a document or an array).
+	lines := map[string]string{
+		"ndjson": "[1 2]", "ndjson without final newline": "[1 3]", "ndjson, one across lines": "[1 3]",
+		"ndjson, two on a line": "[1 1]", "ndjson, a string with \\n": "[1 2]",
+	}
 	cases := map[string]string{
 		"document":                     `{"customers": [{"id": "a"}, {"id": "b", "accounts": [{"x": 1}]}]}`,
 		"document, other key first":    `{"version": {"n": [1, 2]}, "customers": [{"id": "a"}, {"id": "b"}], "trailer": 1}`,
@@ -84,19 +90,23 @@ func TestReaderShapes(t *testing.T) {
 	}
 	for name, in := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, err := readAll(t, in)
-			if err != nil || fmt.Sprint(got) != "[a b]" {
-				t.Errorf("got %v, %v; want [a b]", got, err)
+			wantLines := lines[name]
+			if wantLines == "" {
+				wantLines = "[0 0]"
+			}
+			got, at, _, err := readAllWith(t, in, nil)
+			if err != nil || fmt.Sprint(got) != "[a b]" || fmt.Sprint(at) != wantLines {
+				t.Errorf("got %v on lines %v, %v; want [a b] on lines %s", got, at, err, wantLines)
 			}
 			// With a decoder, the same customers, each decoded but for one customer in three
 			// cases, which has a key other than "id".
-			got, decoded, err := readAllWith(t, in, idDecoder)
+			got, at, decoded, err := readAllWith(t, in, idDecoder)
 			want := 2
 			if name == "document" || name == "ndjson" || name == "ndjson, a string with \\n" {
 				want = 1
 			}
-			if err != nil || fmt.Sprint(got) != "[a b]" || decoded != want {
-				t.Errorf("with a decoder: got %v, %v, %d decoded; want [a b], %d decoded", got, err, decoded, want)
+			if err != nil || fmt.Sprint(got) != "[a b]" || decoded != want || fmt.Sprint(at) != wantLines {
+				t.Errorf("with a decoder: got %v on lines %v, %v, %d decoded; want [a b] on lines %s, %d decoded", got, at, err, decoded, wantLines, want)
 			}
 		})
 	}
@@ -120,7 +130,7 @@ func TestReaderErrors(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			for _, decode := range []func([]byte) (*models.CustomerInput, bool){nil, idDecoder} {
-				got, _, err := readAllWith(t, in, decode)
+				got, _, _, err := readAllWith(t, in, decode)
 				if err == nil {
 					t.Fatalf("no error; read %v", got)
 				}
@@ -186,40 +196,104 @@ func TestReaderStreams(t *testing.T) {
 }
 
 // Load batches the file, adds up the summaries, keeps going after a rejected batch and reports
-// its problems with paths into the whole file.
+// its problems at their places in the whole file: a path from the file's first customer in a
+// document, the customer's line in NDJSON (also past a customer across lines, which the
+// reader's decoder reads), with the path inside the customer.
 func TestLoad(t *testing.T) {
-	var in bytes.Buffer
+	var nd, doc bytes.Buffer
+	nd.WriteString("\n") // customer i on line i+2
+	doc.WriteString(`{"customers": [`)
 	for i := range 25 {
-		fmt.Fprintf(&in, "{\"n\": %d}\n", i)
-	}
-	var sizes []int
-	ingest := func(ctx context.Context, batch []json.RawMessage, _ BatchOptions) (*BatchResult, error) {
-		sizes = append(sizes, len(batch))
-		if len(sizes) == 2 {
-			return &BatchResult{Problems: []Problem{{Path: "customers[3].country", Code: "INVALID_VALUE", Message: "as at customers[1]"}, {Path: "customers", Code: "LIMIT_EXCEEDED", Message: "x"}}}, nil
+		if i == 5 {
+			nd.WriteString("{\"n\":\n 5}\n") // from here on, customer i on line i+3
+		} else {
+			fmt.Fprintf(&nd, "{\"n\": %d}\n", i)
 		}
-		s := models.IngestSummary{Customers: &models.WriteCounts{Created: len(batch)}, Accounts: &models.WriteCounts{Updated: 1}, Cards: &models.WriteCounts{Unchanged: 2}}
-		return &BatchResult{Summary: s}, nil
+		if i > 0 {
+			doc.WriteString(",\n")
+		}
+		fmt.Fprintf(&doc, `{"n": %d}`, i)
 	}
-	tot, err := Load(context.Background(), &in, ingest, Options{BatchSize: 10})
-	if err != nil {
-		t.Fatal(err)
+	doc.WriteString("]}")
+	for _, c := range []struct {
+		name        string
+		in          *bytes.Buffer
+		line        int
+		path, lines string
+	}{
+		{"ndjson", &nd, 16, "country", "line 16: country INVALID_VALUE: as at accounts[0] on line 14, not line 14"},
+		{"document", &doc, 0, "customers[13].country", "customers[13].country INVALID_VALUE: as at customers[11].accounts[0], not customers[11]"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var sizes []int
+			ingest := func(ctx context.Context, batch []json.RawMessage, _ BatchOptions) (*BatchResult, error) {
+				sizes = append(sizes, len(batch))
+				if len(sizes) == 2 {
+					return &BatchResult{Problems: []Problem{{Path: "customers[3].country", Code: "INVALID_VALUE", Message: "as at customers[1].accounts[0], not customers[1]"},
+						{Path: "customers", Code: "LIMIT_EXCEEDED", Message: "x"}}}, nil
+				}
+				s := models.IngestSummary{Customers: &models.WriteCounts{Created: len(batch)}, Accounts: &models.WriteCounts{Updated: 1}, Cards: &models.WriteCounts{Unchanged: 2}}
+				return &BatchResult{Summary: s}, nil
+			}
+			tot, err := Load(context.Background(), c.in, ingest, Options{BatchSize: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(sizes) != "[10 10 5]" || tot.Read != 25 || tot.Batches != 3 || tot.RejectedBatches != 1 {
+				t.Errorf("batches %v, totals %+v", sizes, tot)
+			}
+			if tot.Customers.Created != 15 || tot.Accounts.Updated != 2 || tot.Cards.Unchanged != 4 {
+				t.Errorf("sums: %+v", tot)
+			}
+			if tot.ProblemsCount != 2 || tot.Problems[0].Line != c.line || tot.Problems[0].Path != c.path ||
+				tot.Problems[1].Line != 0 || tot.Problems[1].Path != "customers" {
+				t.Errorf("problems: %+v", tot.Problems)
+			}
+			var out bytes.Buffer
+			tot.WriteSummary(&out)
+			for _, want := range []string{"created 15", "read 25 customers in 3 batches; 1 batch rejected, 0 customers skipped", "2 problems (", c.lines,
+				"    customers LIMIT_EXCEEDED: x\n"} {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("summary lacks %q:\n%s", want, out.String())
+				}
+			}
+		})
 	}
-	if fmt.Sprint(sizes) != "[10 10 5]" || tot.Read != 25 || tot.Batches != 3 || tot.RejectedBatches != 1 {
-		t.Errorf("batches %v, totals %+v", sizes, tot)
-	}
-	if tot.Customers.Created != 15 || tot.Accounts.Updated != 2 || tot.Cards.Unchanged != 4 {
-		t.Errorf("sums: %+v", tot)
-	}
-	if tot.ProblemsCount != 2 || tot.Problems[0].Path != "customers[13].country" || tot.Problems[1].Path != "customers" {
-		t.Errorf("problems: %+v", tot.Problems)
-	}
+}
+
+// The summary counts in words that agree with the numbers: 1 customer, 2 customers.
+func TestSummaryPlurals(t *testing.T) {
 	var out bytes.Buffer
-	tot.WriteSummary(&out)
-	for _, want := range []string{"created 15", "3 batches; 1 batches rejected, 0 customers skipped", "customers[13].country INVALID_VALUE: as at customers[11]"} {
+	(&Totals{Read: 1, Batches: 1, RejectedBatches: 1, Skipped: 1, ProblemsCount: 1, Problems: []Problem{{Line: 1, Path: "country", Code: "INVALID_VALUE", Message: "x"}}}).WriteSummary(&out)
+	for _, want := range []string{"read 1 customer in 1 batch; 1 batch rejected, 1 customer skipped\n", "  1 problem (", "    line 1: country INVALID_VALUE: x\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, out.String())
 		}
+	}
+	out.Reset()
+	(&Totals{Read: 12345, Batches: 13, RejectedBatches: 2, Skipped: 3}).WriteSummary(&out)
+	if want := "read 12,345 customers in 13 batches; 2 batches rejected, 3 customers skipped\n"; !strings.Contains(out.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, out.String())
+	}
+	p := &progress{name: "f.ndjson", size: -1, start: time.Now()}
+	if got := p.line(&Totals{Read: 1, Batches: 1}, 0); !strings.HasPrefix(got, "f.ndjson: 1 customer, 1 batch (0 rejected), ") {
+		t.Errorf("progress line: %q", got)
+	}
+}
+
+// An input that holds no customer is ErrNoCustomers, in every shape, and ingests nothing.
+func TestLoadNothing(t *testing.T) {
+	for name, in := range map[string]string{"empty": "", "blank lines": " \n\n", "empty document": `{"customers": []}`, "empty array": "[]"} {
+		t.Run(name, func(t *testing.T) {
+			called := false
+			tot, err := Load(context.Background(), strings.NewReader(in), func(context.Context, []json.RawMessage, BatchOptions) (*BatchResult, error) {
+				called = true
+				return &BatchResult{}, nil
+			}, Options{})
+			if !errors.Is(err, ErrNoCustomers) || tot == nil || tot.Read != 0 || called {
+				t.Errorf("got %+v, %v (ingest called: %v); want ErrNoCustomers", tot, err, called)
+			}
+		})
 	}
 }
 
@@ -328,11 +402,11 @@ func TestLoadOverlapsOnlyDisjointBatches(t *testing.T) {
 	if len(violations) > 0 {
 		t.Errorf("%v", violations)
 	}
-	var paths []string
+	var lines []string
 	for _, p := range tot.Problems {
-		paths = append(paths, p.Path)
+		lines = append(lines, p.String())
 	}
-	if got := strings.Join(paths, " "); got != "customers[1].country customers[3].country customers[5].country customers[7].country" {
+	if got := strings.Join(lines, ", "); got != "line 2: country INVALID_VALUE: x, line 4: country INVALID_VALUE: x, line 6: country INVALID_VALUE: x, line 8: country INVALID_VALUE: x" {
 		t.Errorf("problems out of file order: %s", got)
 	}
 	if tot.Customers.Created != 8 || tot.Batches != 4 {

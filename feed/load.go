@@ -11,20 +11,42 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
+	"github.com/dustin/go-humanize/english"
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
-// Problem is one reason a customer was not loaded, at a JSON path into the file.
+// Problem is one reason a customer was not loaded, at a JSON path into the file: into the
+// document (customers[12345].country), or in NDJSON, a path into the customer on a line of the
+// file (Line 12346, Path country).
 type Problem struct {
+	// Line is the line of the file on which the problem's customer starts, in NDJSON; 0 in a
+	// document, and for a problem of a whole batch (Path customers).
+	Line    int `json:"-"`
 	Path    string
 	Code    string
 	Message string
 }
 
-func (p Problem) String() string { return p.Path + " " + p.Code + ": " + p.Message }
+// String is "customers[3].country CODE: message" in a document, "line 4: country CODE:
+// message" in NDJSON.
+func (p Problem) String() string {
+	s := p.Code + ": " + p.Message
+	if p.Path != "" {
+		s = p.Path + " " + s
+	}
+	if p.Line > 0 {
+		s = "line " + strconv.Itoa(p.Line) + ": " + s
+	}
+	return s
+}
+
+// ErrNoCustomers is the error of a load whose input holds no customer at all (an empty file,
+// blank lines, an empty customers list): most likely the output of a step that failed.
+var ErrNoCustomers = errors.New("the input holds no customers (an empty file is most likely the output of a step that failed)")
 
 // BatchResult is what ingesting one batch did. Problems carry paths relative to the batch
 // (customers[0] is the batch's first customer). A batch with problems was rejected whole,
@@ -79,7 +101,8 @@ type Totals struct {
 	Skipped                    int
 	Read                       int // customers read from the file
 	Batches, RejectedBatches   int
-	// Problems have paths into the whole file: customers[12345].country.
+	// Problems are at places in the whole file: customers[12345].country in a document, line
+	// 12346 in NDJSON.
 	Problems      []Problem
 	ProblemsCount int
 }
@@ -98,7 +121,8 @@ func (t *Totals) add(s models.IngestSummary) {
 
 // Load reads customers from r and ingests them in batches. A rejected batch does not stop the
 // load: its problems are collected and the next batch goes on. Load stops at a syntax error in
-// the file or when ingest fails; the totals so far are returned with the error.
+// the file or when ingest fails; the totals so far are returned with the error. An input with
+// no customer at all is ErrNoCustomers.
 //
 // Up to opt.Parallel batches are in flight at once, so that reading and validating one overlaps
 // writing another, but never two that share a customer or an account: a batch waits for any
@@ -147,9 +171,7 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 		for _, p := range b.res.Problems {
 			t.ProblemsCount++
 			if len(t.Problems) < opt.MaxProblems {
-				p.Path = shift(p.Path, b.offset)
-				p.Message = shift(p.Message, b.offset)
-				t.Problems = append(t.Problems, p)
+				t.Problems = append(t.Problems, b.place(p))
 			}
 		}
 		prog.update(t, counted.n)
@@ -162,16 +184,18 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 	}
 	batch := make([]json.RawMessage, 0, opt.BatchSize)
 	inputs := make([]*models.CustomerInput, 0, opt.BatchSize)
+	var lines []int // of the batch's customers, in NDJSON
 	flush := func() error {
 		if len(batch) == 0 {
 			return failed
 		}
-		b := &inflight{customers: batch, offset: t.Read - len(batch), keys: batchKeys(batch, inputs), done: make(chan struct{})}
+		b := &inflight{customers: batch, offset: t.Read - len(batch), lines: lines, keys: batchKeys(batch, inputs), done: make(chan struct{})}
 		if !slices.Contains(inputs, nil) {
 			b.inputs = inputs
 		}
 		batch = make([]json.RawMessage, 0, opt.BatchSize)
 		inputs = make([]*models.CustomerInput, 0, opt.BatchSize)
+		lines = nil
 		for len(queue) > 0 && (len(queue) >= opt.Parallel || b.sharesKeys(queue)) {
 			settle()
 		}
@@ -206,6 +230,9 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 		}
 		batch = append(batch, raw)
 		inputs = append(inputs, rd.Decoded())
+		if line := rd.Line(); line > 0 {
+			lines = append(lines, line)
+		}
 		t.Read++
 		if len(batch) == opt.BatchSize {
 			if err := flush(); err != nil {
@@ -218,7 +245,13 @@ func Load(ctx context.Context, r io.Reader, ingest IngestFunc, opt Options) (*To
 		_ = drain()
 		return t, err
 	}
-	return t, drain()
+	if err := drain(); err != nil {
+		return t, err
+	}
+	if t.Read == 0 {
+		return t, ErrNoCustomers
+	}
+	return t, nil
 }
 
 // inflight is a batch being ingested.
@@ -226,6 +259,7 @@ type inflight struct {
 	customers []json.RawMessage
 	inputs    []*models.CustomerInput // decoded (Options.Decode), or nil
 	offset    int                     // index in the file of its first customer
+	lines     []int                   // the line of each customer, in NDJSON; else nil
 	keys      map[string]bool         // its customers' and accounts' ids
 	done      chan struct{}           // closed when res or err is set
 	res       *BatchResult
@@ -358,7 +392,46 @@ func customerKeys(dec *jsontext.Decoder, raw []byte, keys map[string]bool) bool 
 	return true
 }
 
-var batchIndex = regexp.MustCompile(`\bcustomers\[(\d+)\]`)
+var (
+	batchIndex = regexp.MustCompile(`\bcustomers\[(\d+)\]`)
+	// customerPath is a path into a batch: a customer's index, and the path inside it.
+	customerPath = regexp.MustCompile(`\bcustomers\[(\d+)\]((?:\.\w+|\[\d+\])*)`)
+)
+
+// place turns a problem of the batch into one of the file. In a document, a path (alone or
+// inside the message) counts from the file's first customer: customers[1003].country. In
+// NDJSON the problem is on the line of its customer (Line), its path is inside that customer
+// (country), and a path in its message names its line too (accounts[0] on line 12).
+func (b *inflight) place(p Problem) Problem {
+	if len(b.lines) != len(b.customers) {
+		p.Path, p.Message = shift(p.Path, b.offset), shift(p.Message, b.offset)
+		return p
+	}
+	line := func(m []string) (int, bool) {
+		k, err := strconv.Atoi(m[1])
+		if err != nil || k >= len(b.lines) {
+			return 0, false
+		}
+		return b.lines[k], true
+	}
+	if m := customerPath.FindStringSubmatch(p.Path); m != nil && m[0] == p.Path {
+		if n, ok := line(m); ok {
+			p.Line, p.Path = n, strings.TrimPrefix(m[2], ".")
+		}
+	}
+	p.Message = customerPath.ReplaceAllStringFunc(p.Message, func(s string) string {
+		m := customerPath.FindStringSubmatch(s)
+		n, ok := line(m)
+		switch {
+		case !ok:
+			return shift(s, b.offset)
+		case m[2] == "":
+			return "line " + strconv.Itoa(n)
+		}
+		return strings.TrimPrefix(m[2], ".") + " on line " + strconv.Itoa(n)
+	})
+	return p
+}
 
 // shift turns paths relative to a batch (customers[3].country), alone or inside a message,
 // into paths relative to the file (customers[1003].country).
@@ -384,11 +457,12 @@ func (t *Totals) WriteSummary(w io.Writer) {
 	row("customers", t.Customers)
 	row("accounts", t.Accounts)
 	row("cards", t.Cards)
-	fmt.Fprintf(w, "  read %d customers in %d batches; %d batches rejected, %d customers skipped\n", t.Read, t.Batches, t.RejectedBatches, t.Skipped)
+	fmt.Fprintf(w, "  read %s in %s; %s rejected, %s skipped\n", english.Plural(t.Read, "customer", ""), english.Plural(t.Batches, "batch", ""),
+		english.Plural(t.RejectedBatches, "batch", ""), english.Plural(t.Skipped, "customer", ""))
 	if t.ProblemsCount == 0 {
 		return
 	}
-	fmt.Fprintf(w, "  %d problems (a rejected batch writes nothing; a skipped customer is not written):\n", t.ProblemsCount)
+	fmt.Fprintf(w, "  %s (a rejected batch writes nothing; a skipped customer is not written):\n", english.Plural(t.ProblemsCount, "problem", ""))
 	for _, p := range t.Problems {
 		fmt.Fprintf(w, "    %s\n", p)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/dustin/go-humanize/english"
 	"github.com/schollz/progressbar/v3"
 )
 
@@ -63,7 +64,7 @@ func (p *progress) update(t *Totals, read int64) {
 		return
 	}
 	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("%s: %d customers, %.0f/s, %d rejected", p.name, t.Read, p.rate(t), t.RejectedBatches))
+		p.bar.Describe(fmt.Sprintf("%s: %s, %.0f/s, %d rejected", p.name, english.Plural(t.Read, "customer", ""), p.rate(t), t.RejectedBatches))
 		_ = p.bar.Set64(read)
 		return
 	}
@@ -76,7 +77,8 @@ func (p *progress) update(t *Totals, read int64) {
 
 // line is the plain progress line: name, share of the file, customers, rate and ETA.
 func (p *progress) line(t *Totals, read int64) string {
-	s := fmt.Sprintf("%s: %d customers, %d batches (%d rejected), %.0f customers/s", p.name, t.Read, t.Batches, t.RejectedBatches, p.rate(t))
+	s := fmt.Sprintf("%s: %s, %s (%d rejected), %.0f customers/s", p.name, english.Plural(t.Read, "customer", ""), english.Plural(t.Batches, "batch", ""),
+		t.RejectedBatches, p.rate(t))
 	if p.size > 0 {
 		share := float64(read) / float64(p.size)
 		s += fmt.Sprintf(", %.0f%% of %d bytes", 100*min(share, 1), p.size)

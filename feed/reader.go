@@ -38,6 +38,12 @@ type Reader struct {
 	lines int64
 	// start is where in the input the value being read began (or the last one did).
 	start int64
+	// line is the line on which the customer Next returned last starts, in NDJSON (0 in a
+	// document); ends counts the line ends of the NDJSON read by lines, and decLine tells the
+	// line of an offset into the decoder's input once the decoder reads NDJSON.
+	line    int
+	ends    int
+	decLine *lineEnds
 	// decodeFn, when set, decodes each customer as it is read (SetDecoder); decoded is what
 	// it made of the customer Next returned last, or nil.
 	decodeFn func([]byte) (*models.CustomerInput, bool)
@@ -54,6 +60,10 @@ func (r *Reader) SetDecoder(decode func(raw []byte) (*models.CustomerInput, bool
 
 // Decoded is the customer Next returned last, decoded, or nil (see SetDecoder).
 func (r *Reader) Decoded() *models.CustomerInput { return r.decoded }
+
+// Line is the line of the input (from 1) on which the customer Next returned last starts, in
+// NDJSON; 0 in a document or a bare array, where a customer's place is its index.
+func (r *Reader) Line() int { return r.line }
 
 // accept tells whether an NDJSON line holds one whole JSON object, decoding it on the way
 // when the reader has a decoder.
@@ -86,7 +96,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 	}
 	k := kind(head)
 	if k != "ndjson" {
-		rd.decode(nil)
+		rd.dec = newDecoder(br)
 	}
 	switch k {
 	case "empty":
@@ -164,10 +174,16 @@ func (r *Reader) enterCustomers() error {
 	return errors.New(`the document has no "customers" array`)
 }
 
-// decode hands the rest of the input, after pending, to a decoder.
+func newDecoder(in io.Reader) *json.Decoder {
+	dec := json.NewDecoder(in)
+	dec.UseNumber()
+	return dec
+}
+
+// decode hands the rest of NDJSON, after pending, to a decoder, keeping count of its lines.
 func (r *Reader) decode(pending []byte) {
-	r.dec = json.NewDecoder(io.MultiReader(bytes.NewReader(pending), r.br))
-	r.dec.UseNumber()
+	r.decLine = &lineEnds{r: io.MultiReader(bytes.NewReader(pending), r.br), before: r.ends}
+	r.dec = newDecoder(r.decLine)
 }
 
 // Next returns the next customer, or io.EOF after the last.
@@ -202,6 +218,9 @@ func (r *Reader) Next() (json.RawMessage, error) {
 			r.decoded = c
 		}
 	}
+	if r.decLine != nil {
+		r.line = r.decLine.lineOf(r.dec.InputOffset() - int64(len(raw)))
+	}
 	r.n++
 	return raw, nil
 }
@@ -224,10 +243,13 @@ func (r *Reader) nextLine() (raw json.RawMessage, ok bool, err error) {
 			r.decode(bytes.Clone(line))
 			return nil, false, nil
 		}
-		start := r.skipped + r.lines
+		start, lineNo := r.skipped+r.lines, r.ends+1
 		r.lines += int64(len(line))
+		if line[len(line)-1] == '\n' {
+			r.ends++
+		}
 		if len(v) > 0 {
-			r.start = start
+			r.start, r.line = start, lineNo
 			r.n++
 			return bytes.Clone(v), true, nil
 		}
@@ -239,4 +261,39 @@ func syntaxErr(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
+}
+
+// lineEnds passes a reader through, noting where its lines end, so that the line of an offset
+// read through it can be told.
+type lineEnds struct {
+	r      io.Reader
+	off    int64   // the offset of the next byte to read
+	at     []int64 // the offsets of the line ends read that lineOf has not passed yet
+	before int     // the line ends before at[0], or before off when at is empty
+}
+
+func (l *lineEnds) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for i, b := 0, p[:n]; ; {
+		k := bytes.IndexByte(b[i:], '\n')
+		if k < 0 {
+			break
+		}
+		l.at = append(l.at, l.off+int64(i+k))
+		i += k + 1
+	}
+	l.off += int64(n)
+	return n, err
+}
+
+// lineOf is the line (from 1) of the byte at offset, which must be no smaller than the offset
+// of the call before.
+func (l *lineEnds) lineOf(offset int64) int {
+	k := 0
+	for k < len(l.at) && l.at[k] < offset {
+		k++
+	}
+	l.before += k
+	l.at = l.at[k:]
+	return l.before + 1
 }
