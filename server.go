@@ -399,7 +399,11 @@ func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(n
 	}
 	if verifier == nil {
 		if !loopback && !cfg.insecure {
-			return fmt.Errorf("refusing to serve without authentication on %s, which is not a loopback address: configure AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY_FILE, or pass -insecure", cfg.listenAddr)
+			hint := ""
+			if _, port, err := net.SplitHostPort(cfg.listenAddr); err == nil {
+				hint = " To serve this machine alone, listen on loopback: -listen 127.0.0.1:" + port + "."
+			}
+			return fmt.Errorf("refusing to serve without authentication on %s, which is not a loopback address: configure AUTH_JWT_SECRET or AUTH_JWT_PUBLIC_KEY_FILE, or pass -insecure to serve every network openly.%s", cfg.listenAddr, hint)
 		}
 		log.Warn("open mode: no authentication configured, every request is served as an admin of every organization")
 	} else {

@@ -300,6 +300,13 @@ func TestOpenModeRefusesPublicAddress(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr.String(), "-insecure") {
 		t.Errorf("exit %d: %s", code, stderr.String())
 	}
+	// PORT alone listens on every interface: the message shows the loopback address to use.
+	t.Setenv("PORT", "8083")
+	stderr.Reset()
+	code = run(context.Background(), []string{"-database-url", filepath.Join(t.TempDir(), "x.db")}, io.Discard, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "-listen 127.0.0.1:8083") {
+		t.Errorf("PORT=8083: exit %d: %s", code, stderr.String())
+	}
 }
 
 // Requests the transports cannot take get a coded error too, and a body that is not a GraphQL
