@@ -322,3 +322,18 @@ func must[T any](v T, err error) T {
 }
 
 func jsonString(v any) string { return string(must(json.Marshal(v))) }
+
+// countLines counts the log lines that contain every one of marks.
+func countLines(logs string, marks ...string) int {
+	n := 0
+	for l := range strings.Lines(logs) {
+		all := true
+		for _, m := range marks {
+			all = all && strings.Contains(l, m)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}

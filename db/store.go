@@ -74,6 +74,7 @@ type Store struct {
 	// openPostgres); write transactions then plan as PostgreSQL does by default.
 	genericReads bool
 	kept         keptStatements // SQL of the reads built once (memo.go)
+	causes       *causeLog      // why the store answered SERVICE_UNAVAILABLE
 }
 
 // Open connects to the database of cfg and migrates its schema to the latest version this
@@ -115,7 +116,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{gdb: gdb, sqlDB: sqlDB, dialect: d, cfg: cfg, genericReads: genericReads}
+	s := &Store{gdb: gdb, sqlDB: sqlDB, dialect: d, cfg: cfg, genericReads: genericReads, causes: newCauseLog(cfg.Logger)}
 	s.kept.verify = cfg.VerifyStatements
 	if d == dialectSQLite {
 		s.writer = make(chan struct{}, 1)
@@ -255,8 +256,12 @@ func openSQLite(cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
 	return gdb, nil
 }
 
-// Close releases the connection pool.
-func (s *Store) Close() error { return s.sqlDB.Close() }
+// Close releases the connection pool and logs the repeats of unavailability causes counted
+// since their last line.
+func (s *Store) Close() error {
+	s.causes.flush()
+	return s.sqlDB.Close()
+}
 
 // Ping tells whether the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx) }
@@ -292,7 +297,7 @@ func (s *Store) Analyze(ctx context.Context, tables ...string) error {
 		wg.Go(func() { errs[i] = s.db(ctx).Exec("ANALYZE " + t).Error })
 	}
 	wg.Wait()
-	return storeErr(ctx, errors.Join(errs...))
+	return s.storeErr(ctx, errors.Join(errs...))
 }
 
 // AddWrittenTables adds to tables the portfolio tables an ingest with these counts wrote to,
@@ -325,21 +330,29 @@ func (s *Store) Schema() Schema { return s.schema }
 // db returns a session bound to ctx.
 func (s *Store) db(ctx context.Context) *gorm.DB { return s.gdb.WithContext(ctx) }
 
-// storeErr turns database failures into coded errors: an unreachable or timed-out database is
-// SERVICE_UNAVAILABLE, a cancelled request keeps its context error, anything else is
+// storeErr turns database failures into coded errors: an unreachable or timed-out database or
+// a storage fault (faultOf) is SERVICE_UNAVAILABLE, its cause logged by the cause log (not per
+// request); a cancelled request keeps its context error; anything else is
 // INTERNAL_SERVER_ERROR with a generic message (the driver's text goes to the log only).
-func storeErr(ctx context.Context, err error) error {
+func (s *Store) storeErr(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
+	unavailable := func(cause, msg string) error {
+		s.causes.note(cause, msg, err)
+		return &wrapped{code: models.ErrServiceUnavailable, msg: msg, err: err}
+	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			return &wrapped{code: models.ErrServiceUnavailable, msg: "the request timed out", err: err}
+			return unavailable("request timeout", "the request timed out")
 		}
 		return ctxErr
 	}
+	if f, ok := faultOf(err); ok {
+		return unavailable(f.cause, f.msg)
+	}
 	if isUnavailable(err) {
-		return &wrapped{code: models.ErrServiceUnavailable, msg: "the database is unavailable", err: err}
+		return unavailable(causeOf(err), "the database is unavailable")
 	}
 	var coded *models.Error
 	if errors.As(err, &coded) {
