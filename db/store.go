@@ -243,16 +243,21 @@ func openSQLite(cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
 	// every earlier release wrote them: stored text compares and sorts as time only when all
 	// rows share one format.
 	q.Set("_time_format", "sqlite")
-	gdb, err := gorm.Open(sqlite.Open("file:"+path+"?"+q.Encode()), gcfg)
+	// Text and integer columns declared as times scan into time.Time (the dialect's defaults
+	// when it opens the file itself).
+	q.Set("_texttotime", "1")
+	q.Set("_inttotime", "1")
+	sqlDB, err := openSQLitePool("file:" + path + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
 	}
-	sqlDB, err := gdb.DB()
-	if err != nil {
-		return nil, err
-	}
 	sqlDB.SetMaxOpenConns(cfg.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(cfg.MaxOpenConns)
+	gdb, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlDB}), gcfg)
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+	}
 	return gdb, nil
 }
 
