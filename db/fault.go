@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -99,4 +100,35 @@ func causeOf(err error) string {
 		return "bad connection"
 	}
 	return cutSQL(safeError(err), 120)
+}
+
+// noteWrite keeps the outcome of a write transaction for Ready: a storage fault marks the
+// store as not writing, a commit marks it writing again.
+func (s *Store) noteWrite(err error) {
+	if err == nil {
+		if s.writeFault.Load() != nil {
+			s.writeFault.Store(nil)
+		}
+		return
+	}
+	if f, ok := faultOf(err); ok {
+		s.writeFault.Store(&f)
+	}
+}
+
+// probeSQL is the write of Ready: the one row of write_probe (migration 00003), counting.
+const probeSQL = "INSERT INTO write_probe (id, n) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET n = write_probe.n + 1"
+
+// Ready tells whether the store can serve: nil when the database answers a ping and, while the
+// last write transaction failed for a storage fault (none committed since), when a one-row
+// write commits. Otherwise it is the coded error (SERVICE_UNAVAILABLE) whose message names the
+// reason. A healthy store costs a ping; a successful probe marks the store writing again.
+func (s *Store) Ready(ctx context.Context) error {
+	if err := s.sqlDB.PingContext(ctx); err != nil {
+		return s.storeErr(ctx, err)
+	}
+	if s.writeFault.Load() == nil {
+		return nil
+	}
+	return s.storeErr(ctx, s.transact(ctx, func(tx *gorm.DB) error { return tx.Exec(probeSQL).Error }))
 }

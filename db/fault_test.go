@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -38,5 +41,43 @@ func TestPostgresStorageFaults(t *testing.T) {
 	var coded *models.Error
 	if !errors.As(err, &coded) || coded.Code != models.ErrInternal {
 		t.Errorf("42P01: got %v, want INTERNAL_SERVER_ERROR", err)
+	}
+}
+
+// Ready costs a ping while writes work; after a write failed for a storage fault it writes the
+// probe row, and a probe that commits marks the store writing again. On both stores.
+func TestReadyProbesWritesAfterAFault(t *testing.T) {
+	stores := map[string]string{"sqlite": filepath.Join(t.TempDir(), "test.db")}
+	if base := postgresURLOrEmpty(t); base != "" {
+		stores["postgres"] = pgTestSchema(t, base)
+	}
+	for kind, url := range stores {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			s, err := Open(ctx, Config{URL: url, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			probes := func() (n int64) {
+				t.Helper()
+				if err := s.gdb.Raw("SELECT coalesce(sum(n), 0) FROM write_probe").Scan(&n).Error; err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			if err := s.Ready(ctx); err != nil || probes() != 0 {
+				t.Fatalf("healthy: Ready %v, %d probe writes, want nil and none", err, probes())
+			}
+			s.noteWrite(fmt.Errorf("commit: %w", &pgconn.PgError{Code: "53100"}))
+			for range 2 {
+				if err := s.Ready(ctx); err != nil {
+					t.Fatalf("Ready after a fault, with writes working again: %v", err)
+				}
+			}
+			if n := probes(); n != 1 {
+				t.Errorf("%d probe writes, want 1 (the probe that committed ends the fault)", n)
+			}
+		})
 	}
 }

@@ -75,6 +75,9 @@ type Store struct {
 	genericReads bool
 	kept         keptStatements // SQL of the reads built once (memo.go)
 	causes       *causeLog      // why the store answered SERVICE_UNAVAILABLE
+	// writeFault is the storage fault the last write transaction failed with, nil once one
+	// committed (see Ready).
+	writeFault atomic.Pointer[storageFault]
 }
 
 // Open connects to the database of cfg and migrates its schema to the latest version this
