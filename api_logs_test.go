@@ -67,7 +67,7 @@ func TestHelpHidesSecrets(t *testing.T) {
 }
 
 // The access log names each response's error codes; an internal error is logged at ERROR, an
-// unavailable database at WARN.
+// answer of an unavailable database at INFO, its cause once at WARN by the store.
 func TestAccessLogCodes(t *testing.T) {
 	e := newEnv(t, "sqlite", withAuth)
 	e.token = token(t, "reader", "O1")
@@ -92,8 +92,13 @@ func TestAccessLogCodes(t *testing.T) {
 	if r.status != http.StatusServiceUnavailable {
 		t.Errorf("a nullable root field on a closed store: got %d %s %+v, want 503", r.status, r.Data, r.Errors)
 	}
-	if logs := e.logs.String(); !strings.Contains(logs, "level=WARN msg=request") || !strings.Contains(logs, "status=503 codes=SERVICE_UNAVAILABLE") {
-		t.Errorf("the access log does not show the outage:\n%s", logs)
+	e.post(t, `{ customer(sourceCustomerId: "C1") { country } }`, nil)
+	logs = e.logs.String()
+	if countLines(logs, "level=INFO msg=request", "status=503 codes=SERVICE_UNAVAILABLE") != 2 {
+		t.Errorf("the access log does not show the outage at INFO:\n%s", logs)
+	}
+	if n := countLines(logs, "level=WARN", `msg="database unavailable"`, `cause="sql: database is closed"`); n != 1 {
+		t.Errorf("%d lines for the cause, want 1:\n%s", n, logs)
 	}
 }
 

@@ -163,8 +163,13 @@ func TestDatabaseOutage(t *testing.T) {
 	if code, body := get(t, e.url+"/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("readyz during the outage: got %d %q", code, body)
 	}
-	if logs := e.logs.String(); !strings.Contains(logs, "level=WARN msg=request") || !strings.Contains(logs, "status=503 codes=SERVICE_UNAVAILABLE") {
-		t.Errorf("the access log does not show the outage")
+	// Each answer's access log line is at INFO; the causes (the refused connection, the ones
+	// closed under the pool) are logged at WARN by the store, once each.
+	logs := e.logs.String()
+	answers := countLines(logs, "level=INFO msg=request", "status=503 codes=SERVICE_UNAVAILABLE")
+	causes := countLines(logs, "level=WARN", `msg="database unavailable"`)
+	if answers != len(queries)+1 || causes == 0 || causes > 3 || countLines(logs, "level=WARN msg=request") != 0 {
+		t.Errorf("the log shows the outage in %d access lines at INFO (want %d) and %d cause lines (want 1 to 3):\n%s", answers, len(queries)+1, causes, logs)
 	}
 
 	proxy.restore(t)

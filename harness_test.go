@@ -186,6 +186,7 @@ type gqlResponse struct {
 	Data   json.RawMessage `json:"data"`
 	Errors []gqlError      `json:"errors"`
 	status int
+	header http.Header
 }
 
 type gqlError struct {
@@ -238,7 +239,7 @@ func readResponse(resp *http.Response) (gqlResponse, error) {
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return gqlResponse{}, fmt.Errorf("response is not JSON (status %d): %s", resp.StatusCode, raw)
 	}
-	out.status = resp.StatusCode
+	out.status, out.header = resp.StatusCode, resp.Header
 	collectMessages(out.Errors)
 	return out, nil
 }
@@ -322,3 +323,18 @@ func must[T any](v T, err error) T {
 }
 
 func jsonString(v any) string { return string(must(json.Marshal(v))) }
+
+// countLines counts the log lines that contain every one of marks.
+func countLines(logs string, marks ...string) int {
+	n := 0
+	for l := range strings.Lines(logs) {
+		all := true
+		for _, m := range marks {
+			all = all && strings.Contains(l, m)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}

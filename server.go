@@ -546,10 +546,15 @@ func newServingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, lo
 			_, _ = io.WriteString(w, "not ready: "+err.Error()+"\n")
 			return
 		}
-		if err := store.Ping(ctx); err != nil {
-			log.Warn("not ready", "err", err)
+		if err := store.Ready(ctx); err != nil {
+			// The store's cause log has the detail, once per cause rather than per probe.
+			reason := "database unavailable"
+			var coded *models.Error
+			if errors.As(err, &coded) {
+				reason = coded.Message
+			}
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, "database unavailable\n")
+			_, _ = io.WriteString(w, reason+"\n")
 			return
 		}
 		_, _ = io.WriteString(w, "ok\n")

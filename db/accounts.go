@@ -11,7 +11,7 @@ import (
 
 // AccountsByIDs loads the visible accounts among ids, keyed by sourceAccountId.
 func (s *Store) AccountsByIDs(ctx context.Context, scope models.Scope, ids []string) (map[string]*models.Account, error) {
-	return byKey(ctx, ids, func(a *models.Account) string { return a.SourceAccountID }, accountShape, "accounts", func() *gorm.DB {
+	return byKey(ctx, s, ids, func(a *models.Account) string { return a.SourceAccountID }, accountShape, "accounts", func() *gorm.DB {
 		tx := s.db(ctx).Table("accounts").Where(s.dialect.in("accounts.source_account_id", ids))
 		return s.accountVisible(tx, "accounts.source_account_id", scope)
 	})
@@ -43,7 +43,7 @@ func (s *Store) AccountsByHolders(ctx context.Context, scope models.Scope, holde
 	}
 	rows, err := scanRows(s.keptQuery(ctx, &p), (*heldAccount).dests)
 	if err != nil {
-		return nil, storeErr(ctx, err)
+		return nil, s.storeErr(ctx, err)
 	}
 	seen := make(map[string]*models.Account, len(rows))
 	for _, r := range rows {
@@ -68,9 +68,9 @@ func (s *Store) FindAccounts(ctx context.Context, scope models.Scope, f *models.
 	}
 	rows, err := selectRows((keyset{cols: []string{"accounts.source_account_id"}}).apply(filtered(ctx), q), accountShape, "accounts")
 	if err != nil {
-		return nil, nil, storeErr(ctx, err)
+		return nil, nil, s.storeErr(ctx, err)
 	}
-	return finish(rows, q, func(a *models.Account) string { return encodeCursor("account", a.SourceAccountID) }), countOf(filtered), nil
+	return finish(rows, q, func(a *models.Account) string { return encodeCursor("account", a.SourceAccountID) }), s.countOf(filtered), nil
 }
 
 // accountFilter applies the scope and an AccountFilter to a query that includes the accounts
@@ -134,7 +134,7 @@ func (s *Store) AccountsWithCardsByHolders(ctx context.Context, scope models.Sco
 	}
 	rows, err := scanRows(s.keptQuery(ctx, &p), (*heldAccountCard).dests)
 	if err != nil {
-		return nil, nil, storeErr(ctx, err)
+		return nil, nil, s.storeErr(ctx, err)
 	}
 	seen := make(map[string]*models.Account, len(rows))
 	owner := make(map[string]string, len(rows)) // the holder whose rows carry an account's cards
@@ -153,7 +153,7 @@ func (s *Store) AccountsWithCardsByHolders(ctx context.Context, scope models.Sco
 		if owner[a.SourceAccountID] == r.HolderID {
 			card, err := r.card.card()
 			if err != nil {
-				return nil, nil, storeErr(ctx, err)
+				return nil, nil, s.storeErr(ctx, err)
 			}
 			if card != nil {
 				cards[a.SourceAccountID] = append(cards[a.SourceAccountID], card)
@@ -221,7 +221,7 @@ func (s *Store) CustomersWithAccounts(ctx context.Context, scope models.Scope, i
 		return buf
 	})
 	if err != nil {
-		return nil, storeErr(ctx, err)
+		return nil, s.storeErr(ctx, err)
 	}
 	seen := map[string]*models.Account{}
 	owner := map[string]string{} // the customer whose rows carry an account's cards
@@ -236,7 +236,7 @@ func (s *Store) CustomersWithAccounts(ctx context.Context, scope models.Scope, i
 		}
 		row, err := r.account.value()
 		if err != nil {
-			return nil, storeErr(ctx, err)
+			return nil, s.storeErr(ctx, err)
 		}
 		if row == nil {
 			continue // a customer without visible accounts
@@ -257,7 +257,7 @@ func (s *Store) CustomersWithAccounts(ctx context.Context, scope models.Scope, i
 		if withCards && owner[a.SourceAccountID] == c.SourceCustomerID {
 			card, err := r.card.card()
 			if err != nil {
-				return nil, storeErr(ctx, err)
+				return nil, s.storeErr(ctx, err)
 			}
 			if card != nil {
 				out.Cards[a.SourceAccountID] = append(out.Cards[a.SourceAccountID], card)

@@ -28,7 +28,7 @@ func (s *Store) CardsByKeys(ctx context.Context, scope models.Scope, keys []mode
 	tx := s.db(ctx).Table("cards").Where(tupleIn(cardKeyCols, tuples))
 	rows, err := selectRows(s.accountVisible(tx, "cards.source_account_id", scope), cardShape, "cards")
 	if err != nil {
-		return nil, storeErr(ctx, err)
+		return nil, s.storeErr(ctx, err)
 	}
 	return index(rows, (*models.Card).Key), nil
 }
@@ -51,7 +51,7 @@ func (s *Store) cardsGrouped(ctx context.Context, scope models.Scope, col string
 	tx := s.cardFilter(s.db(ctx).Table("cards").Where(s.dialect.in(col, ids)), scope, f)
 	rows, err := selectRows(tx.Order(cardOrder), cardShape, "cards")
 	if err != nil {
-		return nil, storeErr(ctx, err)
+		return nil, s.storeErr(ctx, err)
 	}
 	for _, c := range rows {
 		k := group(c)
@@ -114,7 +114,7 @@ func (s *Store) FindCardsWith(ctx context.Context, scope models.Scope, f *models
 		return buf
 	})
 	if err != nil {
-		return nil, nil, nil, storeErr(ctx, err)
+		return nil, nil, nil, s.storeErr(ctx, err)
 	}
 	var near *CardNeighbours
 	if with.Account || with.Holder {
@@ -122,7 +122,7 @@ func (s *Store) FindCardsWith(ctx context.Context, scope models.Scope, f *models
 		for _, o := range accounts {
 			a, err := o.value()
 			if err != nil {
-				return nil, nil, nil, storeErr(ctx, err)
+				return nil, nil, nil, s.storeErr(ctx, err)
 			}
 			if a != nil {
 				near.Accounts[a.SourceAccountID] = a
@@ -131,7 +131,7 @@ func (s *Store) FindCardsWith(ctx context.Context, scope models.Scope, f *models
 		for _, h := range holders {
 			c, err := h.value()
 			if err != nil {
-				return nil, nil, nil, storeErr(ctx, err)
+				return nil, nil, nil, s.storeErr(ctx, err)
 			}
 			if c == nil {
 				continue // not ingested, or not visible
@@ -144,7 +144,7 @@ func (s *Store) FindCardsWith(ctx context.Context, scope models.Scope, f *models
 	cursorOf := func(c *models.Card) string {
 		return encodeCursor("card", c.SourceAccountID, c.SourceCustomerID, c.Last4)
 	}
-	return finish(rows, q, cursorOf), near, countOf(filtered), nil
+	return finish(rows, q, cursorOf), near, s.countOf(filtered), nil
 }
 
 // cardFilter applies the scope and a CardFilter to a query over the cards table.

@@ -15,7 +15,7 @@ import (
 
 // CustomersByIDs loads the visible customers among ids, keyed by sourceCustomerId.
 func (s *Store) CustomersByIDs(ctx context.Context, scope models.Scope, ids []string) (map[string]*models.Customer, error) {
-	return byKey(ctx, ids, func(c *models.Customer) string { return c.SourceCustomerID }, customerShape, "customers", func() *gorm.DB {
+	return byKey(ctx, s, ids, func(c *models.Customer) string { return c.SourceCustomerID }, customerShape, "customers", func() *gorm.DB {
 		tx := s.db(ctx).Table("customers").Where(s.dialect.in("customers.source_customer_id", ids))
 		return s.customerVisible(tx, "customers", scope)
 	})
@@ -79,9 +79,9 @@ func (s *Store) FindCustomers(ctx context.Context, scope models.Scope, f *models
 	p.where, p.order, p.limit = ks.parts(q, s.customerConds(scope, f))
 	rows, err := scanRows(s.keptQuery(ctx, &p), customerShape.dests)
 	if err != nil {
-		return nil, nil, storeErr(ctx, err)
+		return nil, nil, s.storeErr(ctx, err)
 	}
-	count := countOf(filtered)
+	count := s.countOf(filtered)
 	if organizationsOnly(f) {
 		if f != nil {
 			scope = scope.Narrow(f.OrganizationIds)
@@ -112,7 +112,7 @@ func (s *Store) customerCount(scope models.Scope) models.Counter {
 		tx := s.customerVisible(s.db(ctx).Table("customer_counts"), "customer_counts", scope)
 		var n int64
 		if err := tx.Select("CAST(COALESCE(SUM(n), 0) AS BIGINT)").Scan(&n).Error; err != nil {
-			return 0, storeErr(ctx, err)
+			return 0, s.storeErr(ctx, err)
 		}
 		return int(n), nil
 	}
@@ -229,7 +229,7 @@ func (s *Store) ChildrenOf(ctx context.Context, scope models.Scope, parentIDs []
 	rows, err := selectRows(s.db(ctx).Table("(?) AS t", inner).Where("t.rn <= ?", q.limit+1).
 		Order("t.source_parent_customer_id, t.source_customer_id"), customerShape, "t")
 	if err != nil {
-		return nil, storeErr(ctx, err)
+		return nil, s.storeErr(ctx, err)
 	}
 	groups := make(map[string][]*models.Customer)
 	for _, c := range rows {
@@ -251,7 +251,7 @@ func (s *Store) CountChildren(ctx context.Context, scope models.Scope, parentIDs
 	tx := s.db(ctx).Table("customers").Select("customers.source_parent_customer_id AS parent_id, COUNT(*) AS n").
 		Where(s.dialect.in("customers.source_parent_customer_id", parentIDs))
 	if err := s.customerVisible(tx, "customers", scope).Group("customers.source_parent_customer_id").Scan(&rows).Error; err != nil {
-		return nil, storeErr(ctx, err)
+		return nil, s.storeErr(ctx, err)
 	}
 	out := make(map[string]int, len(parentIDs))
 	for _, r := range rows {

@@ -100,7 +100,7 @@ func (s *Store) Ingest(ctx context.Context, scope models.Scope, in []*models.Cus
 		err = s.transactOn(ctx, true, write)
 	}
 	if err != nil && !errors.Is(err, errRollback) {
-		return nil, storeErr(ctx, err)
+		return nil, s.storeErr(ctx, err)
 	}
 	res = written
 	if errors.Is(err, errRollback) && !opt.DryRun {

@@ -105,6 +105,7 @@ func (s *Store) transactOn(ctx context.Context, dedicated bool, fn func(tx *gorm
 		}
 		code := retryable(err)
 		if code == "" || ctx.Err() != nil {
+			s.noteWrite(err)
 			return err
 		}
 		if attempt == maxAttempts {

@@ -34,7 +34,7 @@ func (s *Store) mutate(ctx context.Context, fn func(tx *gorm.DB) ([]models.UserE
 	if errors.Is(err, errUserErrors) {
 		return problems, nil
 	}
-	return nil, storeErr(ctx, err)
+	return nil, s.storeErr(ctx, err)
 }
 
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

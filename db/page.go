@@ -224,11 +224,11 @@ func finish[T any](rows []*T, q pageQuery, cursorOf func(*T) string) *Page[T] {
 }
 
 // countOf counts the rows of a filtered query, when a client selects totalCount.
-func countOf(filtered func(context.Context) *gorm.DB) models.Counter {
+func (s *Store) countOf(filtered func(context.Context) *gorm.DB) models.Counter {
 	return func(ctx context.Context) (int, error) {
 		var n int64
 		if err := filtered(ctx).Count(&n).Error; err != nil {
-			return 0, storeErr(ctx, err)
+			return 0, s.storeErr(ctx, err)
 		}
 		return int(n), nil
 	}
@@ -236,13 +236,13 @@ func countOf(filtered func(context.Context) *gorm.DB) models.Counter {
 
 // byKey runs query, selecting the shape's columns of table, when there are ids and keys its
 // rows.
-func byKey[T any](ctx context.Context, ids []string, key func(*T) string, s shape[T], table string, query func() *gorm.DB) (map[string]*T, error) {
+func byKey[T any](ctx context.Context, st *Store, ids []string, key func(*T) string, s shape[T], table string, query func() *gorm.DB) (map[string]*T, error) {
 	if len(ids) == 0 {
 		return map[string]*T{}, nil
 	}
 	rows, err := selectRows(query(), s, table)
 	if err != nil {
-		return nil, storeErr(ctx, err)
+		return nil, st.storeErr(ctx, err)
 	}
 	return index(rows, key), nil
 }

@@ -94,7 +94,7 @@ func TestSQLiteBusyIsUnavailable(t *testing.T) {
 		t.Fatalf("isUnavailable(%v) = false, want true", err)
 	}
 	var coded *models.Error
-	if se := storeErr(ctx, err); !errors.As(se, &coded) || coded.Code != models.ErrServiceUnavailable {
+	if se := s.storeErr(ctx, err); !errors.As(se, &coded) || coded.Code != models.ErrServiceUnavailable {
 		t.Errorf("storeErr: got %v, want SERVICE_UNAVAILABLE", se)
 	}
 }

@@ -26,7 +26,7 @@ func (s *Store) PortfolioStats(ctx context.Context, scope models.Scope, f *model
 			"customers.country AS country, customers.organization_id AS org, " + s.dialect.month("customers.enrollment_start_date") + " AS month, COUNT(*) AS n").
 		Group("1, 2, 3, 4, 5").Scan(&crows).Error
 	if err != nil {
-		return nil, storeErr(ctx, err)
+		return nil, s.storeErr(ctx, err)
 	}
 	enroll, target, country, org, month := counter{}, counter{}, counter{}, counter{}, counter{}
 	for _, r := range crows {
@@ -52,7 +52,7 @@ func (s *Store) PortfolioStats(ctx context.Context, scope models.Scope, f *model
 	err = s.db(ctx).Table("accounts").Select("accounts.type AS type, accounts.status AS status, COUNT(*) AS n").
 		Where("accounts.source_account_id "+heldBySelected, selected()).Group("1, 2").Scan(&arows).Error
 	if err != nil {
-		return nil, storeErr(ctx, err)
+		return nil, s.storeErr(ctx, err)
 	}
 	atype, astatus := counter{}, counter{}
 	for _, r := range arows {
@@ -72,7 +72,7 @@ func (s *Store) PortfolioStats(ctx context.Context, scope models.Scope, f *model
 	err = s.db(ctx).Table("cards").Select("cards.network_identifier AS network, cards.card_type AS type, cards.status AS status, COUNT(*) AS n").
 		Where("cards.source_account_id "+heldBySelected, selected()).Group("1, 2, 3").Scan(&krows).Error
 	if err != nil {
-		return nil, storeErr(ctx, err)
+		return nil, s.storeErr(ctx, err)
 	}
 	network, ctype, cstatus := counter{}, counter{}, counter{}
 	for _, r := range krows {

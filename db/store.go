@@ -80,6 +80,10 @@ type Store struct {
 	startMu    sync.Mutex
 	startErr   error // why the store has not started yet; nil once it has
 	startFatal error // a start that failed for good
+	causes       *causeLog      // why the store answered SERVICE_UNAVAILABLE
+	// writeFault is the storage fault the last write transaction failed with, nil once one
+	// committed (see Ready).
+	writeFault atomic.Pointer[storageFault]
 }
 
 // Open connects to the database of cfg and migrates its schema to the latest version this
@@ -156,7 +160,7 @@ func open(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{gdb: gdb, sqlDB: sqlDB, dialect: d, cfg: cfg, genericReads: genericReads, gate: g, started: make(chan struct{})}
+	s := &Store{gdb: gdb, sqlDB: sqlDB, dialect: d, cfg: cfg, genericReads: genericReads, gate: g, started: make(chan struct{}), causes: newCauseLog(cfg.Logger)}
 	s.kept.verify = cfg.VerifyStatements
 	if d == dialectSQLite {
 		s.writer = make(chan struct{}, 1)
@@ -406,21 +410,28 @@ func openSQLite(path string, cfg Config, gcfg *gorm.Config) (*gorm.DB, error) {
 	// every earlier release wrote them: stored text compares and sorts as time only when all
 	// rows share one format.
 	q.Set("_time_format", "sqlite")
-	gdb, err := gorm.Open(sqlite.Open("file:"+path+"?"+q.Encode()), gcfg)
+	// Text and integer columns declared as times scan into time.Time (the dialect's defaults
+	// when it opens the file itself).
+	q.Set("_texttotime", "1")
+	q.Set("_inttotime", "1")
+	sqlDB, err := openSQLitePool("file:" + path + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
 	}
-	sqlDB, err := gdb.DB()
-	if err != nil {
-		return nil, err
-	}
 	sqlDB.SetMaxOpenConns(cfg.MaxOpenConns)
 	sqlDB.SetMaxIdleConns(cfg.MaxOpenConns)
+	gdb, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sqlDB}), gcfg)
+	if err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+	}
 	return gdb, nil
 }
 
-// Close releases the connection pool.
+// Close releases the connection pool and logs the repeats of unavailability causes counted
+// since their last line.
 func (s *Store) Close() error {
+	s.causes.flush()
 	if s.gate != nil {
 		s.gate.close()
 	}
@@ -461,7 +472,7 @@ func (s *Store) Analyze(ctx context.Context, tables ...string) error {
 		wg.Go(func() { errs[i] = s.db(ctx).Exec("ANALYZE " + t).Error })
 	}
 	wg.Wait()
-	return storeErr(ctx, errors.Join(errs...))
+	return s.storeErr(ctx, errors.Join(errs...))
 }
 
 // AddWrittenTables adds to tables the portfolio tables an ingest with these counts wrote to,
@@ -494,21 +505,29 @@ func (s *Store) Schema() Schema { return s.schema }
 // db returns a session bound to ctx.
 func (s *Store) db(ctx context.Context) *gorm.DB { return s.gdb.WithContext(ctx) }
 
-// storeErr turns database failures into coded errors: an unreachable or timed-out database is
-// SERVICE_UNAVAILABLE, a cancelled request keeps its context error, anything else is
+// storeErr turns database failures into coded errors: an unreachable or timed-out database or
+// a storage fault (faultOf) is SERVICE_UNAVAILABLE, its cause logged by the cause log (not per
+// request); a cancelled request keeps its context error; anything else is
 // INTERNAL_SERVER_ERROR with a generic message (the driver's text goes to the log only).
-func storeErr(ctx context.Context, err error) error {
+func (s *Store) storeErr(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
+	unavailable := func(cause, msg string) error {
+		s.causes.note(cause, msg, err)
+		return &wrapped{code: models.ErrServiceUnavailable, msg: msg, err: err}
+	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			return &wrapped{code: models.ErrServiceUnavailable, msg: "the request timed out", err: err}
+			return unavailable("request timeout", "the request timed out")
 		}
 		return ctxErr
 	}
+	if f, ok := faultOf(err); ok {
+		return unavailable(f.cause, f.msg)
+	}
 	if isUnavailable(err) {
-		return &wrapped{code: models.ErrServiceUnavailable, msg: "the database is unavailable", err: err}
+		return unavailable(causeOf(err), "the database is unavailable")
 	}
 	var coded *models.Error
 	if errors.As(err, &coded) {

@@ -43,22 +43,30 @@ func Request(timeout time.Duration, log *slog.Logger, next http.Handler) http.Ha
 
 // accessLevel is the level of a request's access log line: ERROR when the answer carries an
 // internal error (a bug or an unknown store failure, detailed in the log under the same id),
-// WARN when it carries SERVICE_UNAVAILABLE or is a 5xx (an outage shows even when some data
-// was served), DEBUG for health checks, INFO otherwise.
+// DEBUG for health checks, WARN for a 5xx other than 503, INFO otherwise. An answer that
+// carries SERVICE_UNAVAILABLE, or is a 503, is INFO: its cause (the database down, a full
+// disk) is logged by the store once per cause and interval, not once per request.
 func accessLevel(path string, status int, codes []string) slog.Level {
 	switch {
 	case slices.Contains(codes, string(models.ErrInternal)):
 		return slog.LevelError
 	case path == "/healthz" || path == "/readyz":
 		return slog.LevelDebug
-	case status >= 500 || slices.Contains(codes, string(models.ErrServiceUnavailable)):
+	case status == http.StatusServiceUnavailable || slices.Contains(codes, string(models.ErrServiceUnavailable)):
+		return slog.LevelInfo
+	case status >= 500:
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo
 }
 
-// statusRecorder remembers the status a handler wrote, for the access log, and turns a GraphQL
-// answer that could serve no data because the database was unavailable into HTTP 503.
+// RetryAfter is the Retry-After header of every 503 the edge answers: the seconds a client
+// should wait before it sends the request again.
+const RetryAfter = "5"
+
+// statusRecorder remembers the status a handler wrote, for the access log, turns a GraphQL
+// answer that could serve no data because the database was unavailable into HTTP 503, and
+// gives every 503 a Retry-After header.
 type statusRecorder struct {
 	http.ResponseWriter
 	info   *graph.RequestInfo
@@ -73,6 +81,9 @@ func (s *statusRecorder) WriteHeader(code int) {
 	}
 	if code == http.StatusOK && s.info.Unavailable {
 		code = http.StatusServiceUnavailable
+	}
+	if code == http.StatusServiceUnavailable && s.Header().Get("Retry-After") == "" {
+		s.Header().Set("Retry-After", RetryAfter)
 	}
 	s.status, s.wrote = code, true
 	s.ResponseWriter.WriteHeader(code)

@@ -67,9 +67,10 @@ func TestRequestTimeLimit(t *testing.T) {
 	}
 }
 
-// An answer the GraphQL layer marked unavailable is 503. The access log has one line per
-// request with its id, status and error codes: at ERROR when an internal error is among them,
-// at WARN for a 5xx or an unavailable database, at DEBUG for health checks.
+// An answer the GraphQL layer marked unavailable is 503, with Retry-After. The access log has
+// one line per request with its id, status and error codes: at ERROR when an internal error is
+// among them, at INFO for an unavailable database (the store logs the cause once), at WARN for
+// another 5xx, at DEBUG for health checks.
 func TestAccessLog(t *testing.T) {
 	log, logs := newLog(slog.LevelDebug)
 	h := middleware.Request(time.Minute, log, middleware.ReadBody(8, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -82,6 +83,8 @@ func TestAccessLog(t *testing.T) {
 			info.AddCode("SERVICE_UNAVAILABLE")
 			info.AddCode("NOT_FOUND")
 			info.AddCode("SERVICE_UNAVAILABLE")
+		case "/broken":
+			w.WriteHeader(http.StatusBadGateway)
 		case "/bug":
 			info.AddCode("SERVICE_UNAVAILABLE")
 			info.AddCode("INTERNAL_SERVER_ERROR")
@@ -95,8 +98,9 @@ func TestAccessLog(t *testing.T) {
 		codes      string
 	}{
 		{"/query", "", 200, "INFO", ""},
-		{"/down", "", 503, "WARN", "SERVICE_UNAVAILABLE"},
-		{"/partly-down", "", 200, "WARN", "SERVICE_UNAVAILABLE,NOT_FOUND"},
+		{"/down", "", 503, "INFO", "SERVICE_UNAVAILABLE"},
+		{"/partly-down", "", 200, "INFO", "SERVICE_UNAVAILABLE,NOT_FOUND"},
+		{"/broken", "", 502, "WARN", ""},
 		{"/bug", "", 200, "ERROR", "SERVICE_UNAVAILABLE,INTERNAL_SERVER_ERROR"},
 		{"/big", "123456789", 413, "INFO", "PAYLOAD_TOO_LARGE"},
 		{"/healthz", "", 200, "DEBUG", ""},
@@ -109,6 +113,13 @@ func TestAccessLog(t *testing.T) {
 			resp, _ := do(t, h, req)
 			if resp.StatusCode != c.status {
 				t.Errorf("status %d, want %d", resp.StatusCode, c.status)
+			}
+			retryAfter := ""
+			if c.status == http.StatusServiceUnavailable {
+				retryAfter = middleware.RetryAfter
+			}
+			if got := resp.Header.Get("Retry-After"); got != retryAfter {
+				t.Errorf("Retry-After %q, want %q", got, retryAfter)
 			}
 			var line string
 			for l := range strings.Lines(logs.String()) {
