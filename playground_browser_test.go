@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -120,14 +119,16 @@ func runServer(t *testing.T, args ...string) string {
 			t.Fatalf("server %v exited with %d: %s", args, code, output())
 		default:
 		}
-		resp, err := http.Get(base + "/healthz")
+		// It listens at once, and is ready once its store has started (and -demo loaded).
+		resp, err := http.Get(base + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return base
 			}
-		} else if !errors.Is(err, context.Canceled) && time.Now().After(deadline) {
-			t.Fatalf("server %v did not start: %v\n%s", args, err, output())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server %v did not get ready: %v\n%s", args, err, output())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
