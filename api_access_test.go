@@ -21,14 +21,14 @@ func withAuth(c *config) {
 	c.auth = auth.Config{Secret: testSecret, Issuer: "issuer", Audience: "portfolio-graph"}
 }
 
-func token(t *testing.T, role string, orgs ...string) string {
+func token(t testing.TB, role string, orgs ...string) string {
 	t.Helper()
 	return must(auth.Mint(auth.Config{Secret: testSecret, Issuer: "issuer", Audience: "portfolio-graph"}, "test-"+role, role, orgs, time.Hour))
 }
 
 // twoOrgs ingests, as an admin: OA's customers A1 (parent of A2 and of B2) and A2, OB's B1
 // and B2; a joint account J held by A1 and B1 with a card for each; own accounts of each.
-func twoOrgs(t *testing.T, e *env) {
+func twoOrgs(t testing.TB, e *env) {
 	e.token = token(t, "admin")
 	a1, b1 := customer("A1", "OA"), customer("B1", "OB")
 	j := account("J", []any{"A1", "B1"}, card("J", "A1", "1111", "412345"), card("J", "B1", "2222", "412345"))

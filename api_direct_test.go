@@ -70,8 +70,7 @@ var directCases = []struct {
 
 func TestDirectExecutorMatchesGenerated(t *testing.T) {
 	forEachStoreWith(t, withAuth, func(t *testing.T, e *env) {
-		twoOrgs(t, e)
-		e.mustIngest(t, with(customer(`Q"<&>\`+"\u2028x", "OA"), "postalCode", "1-2 3"))
+		directFixture(t, e)
 		generated := e.sibling(t, func(c *config) { c.generatedReads = true })
 		for _, role := range []struct{ name, token string }{
 			{"admin", token(t, "admin")}, {"reader of OA", token(t, "reader", "OA")},
@@ -102,9 +101,27 @@ func TestDirectExecutorMatchesGenerated(t *testing.T) {
 	})
 }
 
+// directFixture is the data the executors are compared on: twoOrgs; a customer whose id needs
+// escaping; and C1 of OA, child of B1 of OB, whose optional fields are all set and whose
+// closed savings account K it shares with B2, with a closed Mastercard of C1 (its network
+// identifier sent as a string) and a prepaid Discover card of B2.
+func directFixture(t testing.TB, e *env) {
+	twoOrgs(t, e)
+	k := with(account("K", []any{"C1", "B2"},
+		with(card("K", "C1", "5555", "51234567"), "cardType", "CREDIT", "status", "CLOSED",
+			"closeDate", "2024-05-01T12:00:00Z", "networkIdentifier", "5"),
+		with(card("K", "B2", "6666", "601100"), "cardType", "PREPAID", "networkIdentifier", 6)),
+		"status", "CLOSED", "accountCloseDate", "2024-06-01T00:00:00Z", "type", "SAV", "sourcePortfolioId", "P-2")
+	e.mustIngest(t, with(customer(`Q"<&>\`+"\u2028x", "OA"), "postalCode", "1-2 3"),
+		with(customer("C1", "OA"), "sourceParentCustomerId", "B1", "country", "CA", "postalCode", "H2X-1Y4",
+			"customerCreationDate", "2019-03-04T05:06:07.123+02:00", "enrollmentStartDate", "2024-02-29",
+			"enrollmentEndDate", "2030-06-30", "enrollmentOptInStatus", "INACTIVE", "alertOptInStatus", []any{"NEW", "EXPIRING"},
+			"targetingIndicator", "DO_NOT_TARGET", "redemptionEligibility", "NONE", "accounts", []any{k}))
+}
+
 // sibling starts a second server on e's database with a changed configuration; its access
 // log goes to e's.
-func (e *env) sibling(t *testing.T, tweak func(*config)) string {
+func (e *env) sibling(t testing.TB, tweak func(*config)) string {
 	t.Helper()
 	cfg := *e.cfg
 	tweak(&cfg)

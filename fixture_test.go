@@ -121,7 +121,7 @@ type ingestPayload struct {
 }
 
 // ingest sends customers through ingestCustomers and returns the payload.
-func (e *env) ingest(t *testing.T, customers []any, options obj) ingestPayload {
+func (e *env) ingest(t testing.TB, customers []any, options obj) ingestPayload {
 	t.Helper()
 	var out struct{ IngestCustomers ingestPayload }
 	e.query(t, ingestQuery, obj{"customers": customers, "options": options}, &out)
@@ -129,7 +129,7 @@ func (e *env) ingest(t *testing.T, customers []any, options obj) ingestPayload {
 }
 
 // mustIngest ingests customers that must be valid.
-func (e *env) mustIngest(t *testing.T, customers ...any) ingestPayload {
+func (e *env) mustIngest(t testing.TB, customers ...any) ingestPayload {
 	t.Helper()
 	p := e.ingest(t, customers, nil)
 	if len(p.UserErrors) > 0 {

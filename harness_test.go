@@ -198,7 +198,7 @@ type gqlError struct {
 func (e gqlError) code() string { s, _ := e.Extensions["code"].(string); return s }
 
 // post sends a GraphQL request and decodes the answer, whatever it is.
-func (e *env) post(t *testing.T, query string, vars any) gqlResponse {
+func (e *env) post(t testing.TB, query string, vars any) gqlResponse {
 	t.Helper()
 	out, err := e.send(query, vars)
 	if err != nil {
@@ -245,7 +245,7 @@ func readResponse(resp *http.Response) (gqlResponse, error) {
 }
 
 // query sends a request that must succeed and decodes its data into out.
-func (e *env) query(t *testing.T, query string, vars any, out any) {
+func (e *env) query(t testing.TB, query string, vars any, out any) {
 	t.Helper()
 	r := e.post(t, query, vars)
 	if len(r.Errors) > 0 {
