@@ -79,7 +79,7 @@ func withDecodedIngest(next http.Handler, log *slog.Logger, maxTokens int) http.
 	})
 }
 
-// bodyBytes is a request body read into memory (by withValidText), which a handler may take
+// bodyBytes is a request body held in memory (by withValidText), which a handler may take
 // without copying it.
 type bodyBytes struct {
 	bytes.Reader
@@ -93,6 +93,18 @@ func newBodyBytes(b []byte) *bodyBytes {
 }
 
 func (*bodyBytes) Close() error { return nil }
+
+// Bytes is the whole body (see heldBody).
+func (b *bodyBytes) Bytes() []byte { return b.data }
+
+// heldBody is the whole of a body, without copying one held in memory already (read by the
+// HTTP edge, or by withValidText), which is never modified.
+func heldBody(body io.Reader) ([]byte, error) {
+	if held, ok := body.(interface{ Bytes() []byte }); ok {
+		return held.Bytes(), nil
+	}
+	return io.ReadAll(body)
+}
 
 // decodedCustomers returns the customers decoded for the field of ctx when its customers
 // argument is the decoded variable, else customers as gqlgen unmarshalled them.
