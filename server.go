@@ -257,7 +257,7 @@ func slowThreshold(d time.Duration) time.Duration {
 
 func (c *config) graphOptions(store *db.Store, log *slog.Logger) graph.Options {
 	return graph.Options{Store: store, Logger: log, Trusted: c.trustedDocs, GeneratedOnly: !c.directReads,
-		GeneratedIngest: !c.directIngest, Limits: graph.Limits{
+		GeneratedIngest: !c.directIngest, MaxIngestBatch: c.maxIngestBatch, Limits: graph.Limits{
 			MaxTokens:       c.maxTokens,
 			MaxDepth:        c.maxDepth,
 			MaxComplexity:   c.maxComplexity,
