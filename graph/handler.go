@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portfolio-graph/portfolio-graph/db"
+	"github.com/portfolio-graph/portfolio-graph/inflight"
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
@@ -45,6 +46,9 @@ type Options struct {
 	// MaxIngestBatch is the store's batch limit (db.Config.MaxBatch, default 1,000): a list of
 	// customers is decoded no further than that (ingest_input.go).
 	MaxIngestBatch int
+	// DecodesInFlight, when set, bounds the ingest requests and other large bodies being
+	// decoded at once (decodesInFlight).
+	DecodesInFlight *inflight.Limit
 	// ReportIngest, when set, is told of each batch refused over the batch limit before it
 	// reached the store, as the store's Observer.Ingest is told of the others.
 	ReportIngest func(context.Context, db.IngestReport)
@@ -79,7 +83,7 @@ func NewHandler(opt Options) http.Handler {
 	if in.maxBatch <= 0 {
 		in.maxBatch = 1000 // the store's default
 	}
-	return withValidText(in.handler(srv))
+	return withValidText(decodesInFlight(opt.DecodesInFlight, in.handler(srv)))
 }
 
 func newExecutor(opt Options) *executor.Executor {

@@ -12,10 +12,12 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/lexer"
 	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/portfolio-graph/portfolio-graph/db"
+	"github.com/portfolio-graph/portfolio-graph/inflight"
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
@@ -94,6 +96,7 @@ func (in ingestInput) handler(next http.Handler) http.Handler {
 			return
 		}
 		if rest, d := decodeIngestBody(b.data, in.maxTokens, in.maxBatch, in.direct); d != nil {
+			decoded(r.Context())
 			msg := "ingest input decoded"
 			if d.count > d.max {
 				msg = "ingest input over the batch limit"
@@ -105,6 +108,51 @@ func (in ingestInput) handler(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// largeBody is the largest body decoded without a turn of the decodes in flight, unless it is
+// an ingest request.
+const largeBody = 64 << 10
+
+// decodesInFlight bounds, with l, the request bodies being decoded into Go values at once: every
+// ingestCustomers request, and any other body over largeBody, whose variables the transport
+// decodes whole into maps, several times their size. A request that cannot have its
+// turn in time is refused with 503 SERVICE_UNAVAILABLE and Retry-After. The turn of an ingest
+// request ends once its customers are decoded (by ingestInput, or by gqlgen when its resolver
+// runs: decoded), any other's with the request. The body has been through withValidText.
+func decodesInFlight(l *inflight.Limit, next http.Handler) http.Handler {
+	if l == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := r.Body.(*bodyBytes)
+		if r.Method != http.MethodPost || !ok || len(b.data) <= largeBody && !bytes.Contains(b.data, []byte("ingestCustomers")) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if l.Acquire(r.Context(), 1) != nil {
+			RequestInfoFrom(r.Context()).AddCode(string(models.ErrServiceUnavailable))
+			w.Header().Set("Retry-After", l.RetryAfter())
+			writeRequestError(w, responseContentType(r), http.StatusServiceUnavailable, &graphql.Response{Errors: gqlerror.List{{
+				Message:    "the server is decoding as many large or ingest requests as it decodes at once; retry after the seconds Retry-After gives",
+				Extensions: map[string]any{"code": string(models.ErrServiceUnavailable)},
+			}}})
+			return
+		}
+		done := sync.OnceFunc(func() { l.Release(1) })
+		defer done()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), decodingKey{}, done)))
+	})
+}
+
+// decodingKey holds the function that ends a request's turn of the decodes in flight.
+type decodingKey struct{}
+
+// decoded ends the turn of ctx's request, if it has one, once its ingest input is decoded.
+func decoded(ctx context.Context) {
+	if done, ok := ctx.Value(decodingKey{}).(func()); ok {
+		done()
+	}
 }
 
 // bodyBytes is a request body held in memory (by withValidText), which a handler may take
@@ -139,6 +187,7 @@ func heldBody(body io.Reader) ([]byte, error) {
 // over the batch limit comes back as the refusal the store would have answered, without its
 // customers.
 func decodedCustomers(ctx context.Context, customers []*models.CustomerInput) ([]*models.CustomerInput, *batchRefusal, error) {
+	decoded(ctx) // the arguments are unmarshalled by now
 	d, _ := ctx.Value(decodedIngestKey{}).(*decodedIngest)
 	if d == nil {
 		return customers, nil, nil

@@ -1,11 +1,18 @@
 package graph
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/portfolio-graph/portfolio-graph/feed"
+	"github.com/portfolio-graph/portfolio-graph/inflight"
 )
 
 // BenchmarkDecodeIngestBody decodes the body of an ingestCustomers request of 1,000 demo
@@ -77,5 +84,47 @@ func TestDecodeIngestBodyStopsAtTheBatchLimit(t *testing.T) {
 	t.Logf("decoding 4,000 customers (%d bytes) allocated %d bytes, refusing them over a limit of 200 %d", len(body), all, refused)
 	if refused > all/10 {
 		t.Errorf("refusing the list allocated %d bytes, decoding it %d: it was decoded beyond the limit", refused, all)
+	}
+}
+
+// An ingest request, or another body over 64 KiB, that cannot have its turn to be decoded in
+// time is refused with 503 SERVICE_UNAVAILABLE and Retry-After; other requests take no turn; a
+// request gives its turn back.
+func TestDecodesInFlight(t *testing.T) {
+	decodes := inflight.New(1, 20*time.Millisecond)
+	ran := 0
+	h := decodesInFlight(decodes, ingestInput{maxTokens: 10000, maxBatch: 1000, direct: true}.handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ran++
+	})))
+	post := func(body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/query", nil)
+		r.Body = newBodyBytes([]byte(body))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	const ingest = `{"query":"mutation($c: [CustomerInput!]!) { ingestCustomers(customers: $c) { userErrors { code } } }","variables":{"c":[]}}`
+	large := `{"query":"{ viewer { role } }","variables":{"x":"` + strings.Repeat("x", 64<<10) + `"}}`
+	if err := decodes.Acquire(context.Background(), 1); err != nil { // another request decodes
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"ingest": ingest, "large": large} {
+		w := post(body)
+		answer, _ := io.ReadAll(w.Body)
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" || !strings.Contains(string(answer), `"code":"SERVICE_UNAVAILABLE"`) || ran != 0 {
+			t.Errorf("%s, while another decodes: got %d, Retry-After %q, %s (ran: %d)", name, w.Code, w.Header().Get("Retry-After"), answer, ran)
+		}
+	}
+	if w := post(`{"query":"{ viewer { role } }"}`); w.Code != http.StatusOK || ran != 1 {
+		t.Errorf("a small query waited for a turn: %d", w.Code)
+	}
+	decodes.Release(1)
+	for name, body := range map[string]string{"ingest": ingest, "large": large} {
+		if w := post(body); w.Code != http.StatusOK {
+			t.Errorf("%s, once the other is done: %d", name, w.Code)
+		}
+	}
+	if ran != 3 || decodes.Acquire(context.Background(), 1) != nil {
+		t.Errorf("ran %d; the requests did not give their turns back", ran)
 	}
 }

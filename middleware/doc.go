@@ -1,6 +1,6 @@
 // Package middleware is the HTTP edge in front of the GraphQL handler: request ids and time
 // limits, the checks the GraphQL transports would answer without a code (method, content
-// type), the body limit, refusing JSON that could be read two ways, authentication of the
+// type), the body limit and the bytes of bodies in flight, refusing JSON that could be read two ways, authentication of the
 // bearer token, the access log, draining on shutdown, request spans and request metrics. CORS,
 // compression and security headers belong here too.
 //
