@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -221,4 +222,53 @@ func (s *binaryServer) memory(t *testing.T) memoryStatus {
 		}
 	}
 	return m
+}
+
+// A caller without a valid token is refused before its body is read, so that it cannot hold
+// the bytes of bodies in flight that other callers' bodies need: a body declared but never sent
+// is answered 401 at once, and meanwhile a writer's body as large as the whole room is read.
+func TestUnauthenticatedBodiesAreNotRead(t *testing.T) {
+	e := newEnv(t, "sqlite", func(c *config) { withAuth(c); c.maxBodyBytes, c.bodyBytesFlight = 1<<20, 1<<20 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	context.AfterFunc(ctx, func() { pw.CloseWithError(ctx.Err()) }) // the client gives up
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url+"/query", pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = 1 << 20
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req) // answered before the body is sent, or never
+	if err != nil {
+		t.Fatalf("no answer before the body was sent: %v", err)
+	}
+	r, err := readResponse(resp)
+	if err != nil || r.status != http.StatusUnauthorized || len(r.Errors) != 1 || r.Errors[0].code() != "UNAUTHENTICATED" {
+		t.Fatalf("got %d %+v (%v), want 401 UNAUTHENTICATED", r.status, r.Errors, err)
+	}
+
+	pr2, pw2 := io.Pipe()
+	defer pw2.Close()
+	context.AfterFunc(ctx, func() { pw2.CloseWithError(ctx.Err()) })
+	req, err = http.NewRequestWithContext(ctx, http.MethodPost, e.url+"/query", pr2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = 1 << 20
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token(t, "writer", "O1"))
+	go func() {
+		query := must(json.Marshal(obj{"query": "{ viewer { role } }"}))
+		_, _ = pw2.Write(query)
+		_, _ = pw2.Write(bytes.Repeat([]byte(" "), 1<<20-len(query)))
+	}()
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := readResponse(resp); err != nil || r.status != http.StatusOK || len(r.Errors) > 0 {
+		t.Errorf("the writer's body of the whole room: got %d %+v (%v)", r.status, r.Errors, err)
+	}
 }

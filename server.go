@@ -489,8 +489,10 @@ func newDrainingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, l
 	opt.DecodesInFlight = inflight.New(int64(cfg.decodesInFlight), inflightWait)
 	var query http.Handler = graph.NewHandler(opt)
 	query = middleware.StrictJSON(query)
-	query = middleware.Authenticate(verifier, query)
+	// A body is read once its caller is authenticated: an unauthenticated one must not hold
+	// the bytes of bodies in flight that other callers' bodies need.
 	query = middleware.ReadBody(cfg.maxBodyBytes, bodiesInFlight(cfg.bodyBytesFlight), query)
+	query = middleware.Authenticate(verifier, query)
 	query = middleware.CheckTransport(cfg.maxTokens, query)
 	query = obs.countRequests(query)
 	query = middleware.CORS(cfg.corsOrigins, query)

@@ -165,7 +165,7 @@ func (*memBody) Close() error { return nil }
 func (b *memBody) Bytes() []byte { return b.raw }
 
 // readBody reads a body, sized at once for the declared length up to preallocBody: a
-// declared length is only a claim, and the bytes come before the caller is authenticated.
+// declared length is only a claim, whose bytes may never come.
 func readBody(body io.Reader, length int64) ([]byte, error) {
 	buf := bytes.NewBuffer(make([]byte, 0, min(max(length, 512), preallocBody)))
 	_, err := buf.ReadFrom(body)
