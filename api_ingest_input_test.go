@@ -48,6 +48,8 @@ func ingestInputCases() []ingestInputCase {
 		third["accounts"] = []any{with(a, "cards", []any{with(card("A-"+p+"3", p+"3", "9876", "51234567"), "networkIdentifier", "5")})}
 		return []string{raw(c(p, "1", "2")), raw(c(p, "2")), raw(third)}
 	}
+	// nine are nine valid customers, one more than the batch limit of the test.
+	nine := func(p string) []string { return append(append(batch(p), batch(p+"x")...), batch(p+"y")...) }
 	list := func(items []string) string { return "[" + strings.Join(items, ",") + "]" }
 	request := func(query, vars string) string {
 		return `{"query":` + jsonString(query) + `,"variables":` + vars + `}`
@@ -101,9 +103,19 @@ func ingestInputCases() []ingestInputCase {
 		{"options omitted", "", ok, func(p string) string { return request(ingestInputQuery, `{"customers":`+list(batch(p))+`}`) }},
 		{"empty list", "", ok, func(p string) string { return standard(nil, `null`) }},
 		{"one customer", "", ok, func(p string) string { return standard(batch(p)[1:2], `null`) }},
-		{"more than the batch limit", "", ok, func(p string) string {
-			return standard(append(append(batch(p), batch(p+"x")...), batch(p+"y")...), `null`)
+		// A list over the limit is refused without being decoded, by both servers, whatever its
+		// customers (TestBatchLimitRefusedBeforeDecoding compares the answer with the store's).
+		{"more than the batch limit", "", !ok, func(p string) string { return standard(nine(p), `null`) }},
+		{"more than the batch limit, dryRun", "", !ok, func(p string) string { return standard(nine(p), `{"dryRun": true}`) }},
+		{"more than the batch limit, a customer gqlgen refuses", "", !ok, func(p string) string {
+			b := nine(p)
+			b[1] = raw(with(c(p, "2"), "enrollmentOptInStatus", "SOMETIMES"))
+			return standard(b, `null`)
 		}},
+		{"more than the batch limit, not customers beyond it", "", !ok, func(p string) string {
+			return standard(append(nine(p)[:8], `null`, `1`, `"x"`), `null`)
+		}},
+		{"more than the batch limit, reader", "reader", !ok, func(p string) string { return standard(nine(p), `null`) }},
 		// Rule problems: the store reports them, as user errors.
 		{"rule problems", "", ok, func(p string) string {
 			b := batch(p)
@@ -268,6 +280,10 @@ func TestDirectIngestInputMatchesGenerated(t *testing.T) {
 				}
 				if strings.Contains(generated.logs.String(), `msg="ingest input decoded"`) {
 					t.Fatalf("%s: decoded directly with generatedIngest", tc.name)
+				}
+				const over = `msg="ingest input over the batch limit"`
+				if a, b := strings.Contains(direct.logs.String(), over), strings.Contains(generated.logs.String(), over); a != b || a != strings.HasPrefix(tc.name, "more than the batch limit") {
+					t.Fatalf("%s: refused over the batch limit by the direct server: %v, by the generated one: %v", tc.name, a, b)
 				}
 			}
 		}

@@ -113,6 +113,10 @@ func TestMetrics(t *testing.T) {
 			t.Fatalf("skipInvalid: got %+v", p)
 		}
 		e.ingest(t, []any{customer("C5", "O1")}, obj{"dryRun": true}) // counts nothing
+		// Over the batch limit: refused before the store sees it, counted as the store counts it.
+		if p := e.ingest(t, many(1001, "O1"), nil); len(p.UserErrors) != 1 || p.UserErrors[0].Code != "LIMIT_EXCEEDED" {
+			t.Fatalf("a batch over the limit: got %+v", p.UserErrors)
+		}
 		const cards = `query Cards { cards(filter: {last4: "1234"}) { nodes { last4 account { status holders { sourceCustomerId cards { last4 } } } } } }`
 		cardStatements := e.countStatements(func() { e.query(t, cards, nil, nil) })
 		e.errorsOf(t, `query Broken { nope }`, nil) // GRAPHQL_VALIDATION_FAILED
@@ -136,10 +140,10 @@ func TestMetrics(t *testing.T) {
 			{"customers unchanged", delta("portfolio_ingest_rows_total", "kind", "customer", "result", "unchanged"), 2, nil},
 			{"accounts created", delta("portfolio_ingest_rows_total", "kind", "account", "result", "created"), 3, nil},
 			{"cards created", delta("portfolio_ingest_rows_total", "kind", "card", "result", "created"), 3, nil},
-			{"customers rejected", delta("portfolio_ingest_customers_refused_total", "reason", "rejected"), 2, nil},
+			{"customers rejected", delta("portfolio_ingest_customers_refused_total", "reason", "rejected"), 2 + 1001, nil},
 			{"customers skipped", delta("portfolio_ingest_customers_refused_total", "reason", "skipped"), 1, nil},
 			// The ingest mutation is unnamed: "other".
-			{"unnamed mutations", delta("portfolio_graphql_requests_total", "operation", "other", "type", "mutation", "outcome", "ok"), 5, nil},
+			{"unnamed mutations", delta("portfolio_graphql_requests_total", "operation", "other", "type", "mutation", "outcome", "ok"), 6, nil},
 			{"Cards queries", delta("portfolio_graphql_requests_total", "operation", "Cards", "type", "query", "outcome", "ok"), 1, nil},
 			{"Cards latency observations", delta("portfolio_graphql_request_duration_seconds", "operation", "Cards", "type", "query"), 1, nil},
 			{"Cards statements", histogramSum(after, "portfolio_graphql_request_sql_statements", "operation", "Cards", "type", "query"), float64(cardStatements), nil},

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -179,6 +181,41 @@ func TestIngestBatchLimit(t *testing.T) {
 	if n := e.customerCount(t); n != 0 {
 		t.Errorf("wrote %d customers", n)
 	}
+}
+
+// A list of customers over the batch limit is refused without its customers being decoded, as
+// soon as the one beyond the limit is met, and answered exactly as the store answers such a
+// batch when it gets one (here through a document whose field is in an inline fragment, which
+// leaves the list to gqlgen and the store).
+func TestBatchLimitRefusedBeforeDecoding(t *testing.T) {
+	forEachStoreWith(t, func(c *config) { c.maxIngestBatch = 3 }, func(t *testing.T, e *env) {
+		fragment := strings.Replace(ingestQuery, ") {\n  ingestCustomers(", ") { ... on Mutation {\n  ingestCustomers(", 1) + " }"
+		if fragment == ingestQuery+" }" {
+			t.Fatal("ingestQuery has changed: put its field in a fragment here")
+		}
+		for _, options := range []obj{nil, {"dryRun": true}} {
+			vars := obj{"customers": many(5, "O1"), "options": options}
+			e.logs.Reset()
+			status, early := postRaw(t, e.url, "", string(must(json.Marshal(obj{"query": ingestQuery, "variables": vars}))))
+			if !strings.Contains(e.logs.String(), `msg="ingest input over the batch limit"`) {
+				t.Fatalf("the list was not refused before decoding: %s", early)
+			}
+			e.logs.Reset()
+			wantStatus, want := postRaw(t, e.url, "", string(must(json.Marshal(obj{"query": fragment, "variables": vars}))))
+			if strings.Contains(e.logs.String(), "ingest input") {
+				t.Fatalf("the list in a fragment did not reach the store: %s", e.logs.String())
+			}
+			if status != wantStatus || !bytes.Equal(early, want) {
+				t.Errorf("options %v: refused early\n %d %s\nby the store\n %d %s", options, status, early, wantStatus, want)
+			}
+			if !bytes.Contains(want, []byte(`"a batch may hold at most 3 customers, got 5"`)) {
+				t.Errorf("the store's answer: %s", want)
+			}
+		}
+		if n := e.customerCount(t); n != 0 {
+			t.Errorf("wrote %d customers", n)
+		}
+	})
 }
 
 // Int arguments take numbers only, String arguments strings only; a lower-case t and z are

@@ -68,19 +68,22 @@ func (o *observability) storeConfig(sc db.Config) db.Config {
 			}
 			m.Statement(elapsed)
 		}
-		sc.Observer.Ingest = func(_ context.Context, r db.IngestReport) {
-			if r.DryRun {
-				return
-			}
-			s := r.Summary
-			m.Rows("customer", s.Customers.Created, s.Customers.Updated, s.Customers.Unchanged, s.Customers.Deleted)
-			m.Rows("account", s.Accounts.Created, s.Accounts.Updated, s.Accounts.Unchanged, s.Accounts.Deleted)
-			m.Rows("card", s.Cards.Created, s.Cards.Updated, s.Cards.Unchanged, s.Cards.Deleted)
-			m.CustomersRefused("rejected", r.Rejected)
-			m.CustomersRefused("skipped", s.SkippedCustomers)
-		}
+		sc.Observer.Ingest = o.reportIngest
 	}
 	return sc
+}
+
+// reportIngest counts what an ingest wrote and refused.
+func (o *observability) reportIngest(_ context.Context, r db.IngestReport) {
+	if r.DryRun {
+		return
+	}
+	m, s := o.metrics, r.Summary
+	m.Rows("customer", s.Customers.Created, s.Customers.Updated, s.Customers.Unchanged, s.Customers.Deleted)
+	m.Rows("account", s.Accounts.Created, s.Accounts.Updated, s.Accounts.Unchanged, s.Accounts.Deleted)
+	m.Rows("card", s.Cards.Created, s.Cards.Updated, s.Cards.Unchanged, s.Cards.Deleted)
+	m.CustomersRefused("rejected", r.Rejected)
+	m.CustomersRefused("skipped", s.SkippedCustomers)
 }
 
 // countStatement counts a statement for the access log line of its request.
@@ -98,6 +101,9 @@ func (o *observability) watchStore(store *db.Store) {
 
 func (o *observability) graphOptions(opt graph.Options) graph.Options {
 	opt.Tracer = o.tracer()
+	if o != nil && o.metrics != nil {
+		opt.ReportIngest = o.reportIngest // batches refused before they reach the store
+	}
 	return opt
 }
 

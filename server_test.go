@@ -253,7 +253,8 @@ func TestHelpListsConfiguration(t *testing.T) {
 	if code := run(context.Background(), []string{"-h"}, io.Discard, &stderr); code != 0 {
 		t.Errorf("exit code %d", code)
 	}
-	for _, v := range []string{"DATABASE_URL", "LISTEN_ADDR", "LOG_LEVEL", "REQUEST_TIMEOUT", "MAX_PAGE_SIZE", "MAX_INGEST_BATCH", "MAX_BODY_BYTES"} {
+	for _, v := range []string{"DATABASE_URL", "LISTEN_ADDR", "LOG_LEVEL", "REQUEST_TIMEOUT", "MAX_PAGE_SIZE", "MAX_INGEST_BATCH", "MAX_BODY_BYTES",
+		"MAX_BODY_BYTES_IN_FLIGHT", "MAX_DECODES_IN_FLIGHT"} {
 		if !strings.Contains(stderr.String(), v) {
 			t.Errorf("-h does not mention %s", v)
 		}
@@ -290,6 +291,28 @@ func TestCommandsHaveTheirOwnUsage(t *testing.T) {
 				t.Errorf("%v lists %q, a flag of another command:\n%s", c.args, w, out)
 			}
 		}
+	}
+}
+
+// The bounds of what is read and decoded at once must leave room for one request: the server
+// refuses to start with a smaller room for bodies than the largest body, or no decode at all.
+func TestInFlightSettingsLeaveRoomForOneRequest(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-max-body-bytes", "2000", "-max-body-bytes-in-flight", "1999"}, "-max-body-bytes-in-flight (MAX_BODY_BYTES_IN_FLIGHT) is 1999, less than -max-body-bytes (MAX_BODY_BYTES), 2000"},
+		{[]string{"-max-body-bytes-in-flight", "1000"}, "less than -max-body-bytes (MAX_BODY_BYTES), 16777216"},
+		{[]string{"-max-decodes-in-flight", "0"}, "-max-decodes-in-flight (MAX_DECODES_IN_FLIGHT) is 0"},
+	} {
+		var stderr bytes.Buffer
+		if code := run(context.Background(), c.args, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, %s; want 2 and %q", c.args, code, stderr.String(), c.want)
+		}
+	}
+	t.Setenv("MAX_BODY_BYTES_IN_FLIGHT", "1000")
+	if c, _, err := parseConfig("test", []string{"-max-body-bytes", "1000"}, io.Discard); err != nil || c.bodyBytesFlight != 1000 {
+		t.Errorf("equal bounds: %v", err)
 	}
 }
 

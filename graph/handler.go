@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portfolio-graph/portfolio-graph/db"
+	"github.com/portfolio-graph/portfolio-graph/inflight"
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
@@ -42,10 +43,19 @@ type Options struct {
 	// GeneratedIngest unmarshals the customers of ingestCustomers through gqlgen, without
 	// decoding them directly (ingest_input.go).
 	GeneratedIngest bool
+	// MaxIngestBatch is the store's batch limit (db.Config.MaxBatch, default 1,000): a list of
+	// customers is decoded no further than that (ingest_input.go).
+	MaxIngestBatch int
+	// DecodesInFlight, when set, bounds the ingest requests and other large bodies being
+	// decoded at once (decodesInFlight).
+	DecodesInFlight *inflight.Limit
+	// ReportIngest, when set, is told of each batch refused over the batch limit before it
+	// reached the store, as the store's Observer.Ingest is told of the others.
+	ReportIngest func(context.Context, db.IngestReport)
 }
 
 func newSchema(opt Options) graphql.ExecutableSchema {
-	es := NewExecutableSchema(Config{Resolvers: &Resolver{Store: opt.Store}, Complexity: complexity(opt.limits())})
+	es := NewExecutableSchema(Config{Resolvers: &Resolver{Store: opt.Store, ReportIngest: opt.ReportIngest}, Complexity: complexity(opt.limits())})
 	if opt.GeneratedOnly {
 		return es
 	}
@@ -69,10 +79,11 @@ func NewHandler(opt Options) http.Handler {
 	srv.AddTransport(postTransport{})
 	usePersisted(srv, opt)
 	configure(srv, opt)
-	if opt.GeneratedIngest {
-		return withValidText(srv)
+	in := ingestInput{log: opt.Logger, maxTokens: opt.limits().MaxTokens, maxBatch: opt.MaxIngestBatch, direct: !opt.GeneratedIngest}
+	if in.maxBatch <= 0 {
+		in.maxBatch = 1000 // the store's default
 	}
-	return withValidText(withDecodedIngest(srv, opt.Logger, opt.limits().MaxTokens))
+	return withValidText(decodesInFlight(opt.DecodesInFlight, in.handler(srv)))
 }
 
 func newExecutor(opt Options) *executor.Executor {

@@ -3,6 +3,7 @@ package graph
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,9 +12,12 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/lexer"
 	"github.com/vektah/gqlparser/v2/parser"
 
+	"github.com/portfolio-graph/portfolio-graph/db"
+	"github.com/portfolio-graph/portfolio-graph/inflight"
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
@@ -40,6 +44,13 @@ import (
 // and written by the store, the answer written. A request of any other shape, or with a
 // customer InputDecoder does not take, is passed on untouched, and the GraphQL layer answers it
 // (and reports its problems) as before.
+//
+// A list of that shape with more customers than the store's batch limit is decoded no further
+// than the limit, whatever its customers are (and with Options.GeneratedIngest not at all): the
+// rest are only counted, the list is sent on as [], and the resolver answers what the store
+// answers a batch over the limit (LIMIT_EXCEEDED, with the count), once the caller's role has
+// been checked. Such a batch is refused whole anyway; its customers are neither decoded nor
+// validated.
 
 // decodedIngest is the decoded customers variable of one request.
 type decodedIngest struct {
@@ -47,39 +58,104 @@ type decodedIngest struct {
 	// found in: the resolver takes the customers only for that operation.
 	query, operationName string
 	variable             string
-	customers            []*models.CustomerInput
-	mu                   sync.Mutex
-	taken                bool
+	// customers are the decoded list, nil when it holds more than max (count) customers:
+	// decoding stopped at the first customer beyond max, and the batch is refused.
+	customers  []*models.CustomerInput
+	count, max int
+	mu         sync.Mutex
+	taken      bool
 }
 
 type decodedIngestKey struct{}
 
 var ingestDecoders = sync.Pool{New: func() any { return models.NewInputDecoder() }}
 
-// withDecodedIngest decodes the customers of an ingestCustomers request for the resolver
-// before next, the transport, reads the body. The body has been through withValidText.
-func withDecodedIngest(next http.Handler, log *slog.Logger, maxTokens int) http.Handler {
-	if log == nil {
-		log = slog.Default()
+// ingestInput decodes the customers of ingestCustomers requests (see above), and refuses a list
+// over the batch limit without decoding it.
+type ingestInput struct {
+	log       *slog.Logger
+	maxTokens int
+	// maxBatch is the store's batch limit. A longer list, in a request of the shape above, is
+	// counted but not decoded, whatever its customers, and its field answers the store's
+	// refusal of a batch over the limit (decodedCustomers); with or without direct.
+	maxBatch int
+	// direct decodes the customers here; without it gqlgen decodes them.
+	direct bool
+}
+
+// handler decodes the customers of an ingestCustomers request for the resolver before next,
+// the transport, reads the body. The body has been through withValidText.
+func (in ingestInput) handler(next http.Handler) http.Handler {
+	if in.log == nil {
+		in.log = slog.Default()
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
+		b, ok := r.Body.(*bodyBytes)
+		if r.Method != http.MethodPost || !ok {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if b, ok := r.Body.(*bodyBytes); ok {
-			if rest, d := decodeIngestBody(b.data, maxTokens); d != nil {
-				log.LogAttrs(r.Context(), slog.LevelDebug, "ingest input decoded",
-					slog.String("request_id", RequestIDFrom(r.Context())), slog.Int("customers", len(d.customers)))
-				r = r.WithContext(context.WithValue(r.Context(), decodedIngestKey{}, d))
-				r.Body, r.ContentLength = newBodyBytes(rest), int64(len(rest))
+		if rest, d := decodeIngestBody(b.data, in.maxTokens, in.maxBatch, in.direct); d != nil {
+			decoded(r.Context())
+			msg := "ingest input decoded"
+			if d.count > d.max {
+				msg = "ingest input over the batch limit"
 			}
+			in.log.LogAttrs(r.Context(), slog.LevelDebug, msg,
+				slog.String("request_id", RequestIDFrom(r.Context())), slog.Int("customers", d.count))
+			r = r.WithContext(context.WithValue(r.Context(), decodedIngestKey{}, d))
+			r.Body, r.ContentLength = newBodyBytes(rest), int64(len(rest))
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// bodyBytes is a request body read into memory (by withValidText), which a handler may take
+// largeBody is the largest body decoded without a turn of the decodes in flight, unless it is
+// an ingest request.
+const largeBody = 64 << 10
+
+// decodesInFlight bounds, with l, the request bodies being decoded into Go values at once: every
+// ingestCustomers request, and any other body over largeBody, whose variables the transport
+// decodes whole into maps, several times their size. A request that cannot have its
+// turn in time is refused with 503 SERVICE_UNAVAILABLE and Retry-After. The turn of an ingest
+// request ends once its customers are decoded (by ingestInput, or by gqlgen when its resolver
+// runs: decoded), any other's with the request. The body has been through withValidText.
+func decodesInFlight(l *inflight.Limit, next http.Handler) http.Handler {
+	if l == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := r.Body.(*bodyBytes)
+		if r.Method != http.MethodPost || !ok || len(b.data) <= largeBody && !bytes.Contains(b.data, []byte("ingestCustomers")) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if l.Acquire(r.Context(), 1) != nil {
+			RequestInfoFrom(r.Context()).AddCode(string(models.ErrServiceUnavailable))
+			w.Header().Set("Retry-After", l.RetryAfter())
+			writeRequestError(w, responseContentType(r), http.StatusServiceUnavailable, &graphql.Response{Errors: gqlerror.List{{
+				Message:    "the server is decoding as many large or ingest requests as it decodes at once; retry after the seconds Retry-After gives",
+				Extensions: map[string]any{"code": string(models.ErrServiceUnavailable)},
+			}}})
+			return
+		}
+		done := sync.OnceFunc(func() { l.Release(1) })
+		defer done()
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), decodingKey{}, done)))
+	})
+}
+
+// decodingKey holds the function that ends a request's turn of the decodes in flight.
+type decodingKey struct{}
+
+// decoded ends the turn of ctx's request, if it has one, once its ingest input is decoded.
+func decoded(ctx context.Context) {
+	if done, ok := ctx.Value(decodingKey{}).(func()); ok {
+		done()
+	}
+}
+
+// bodyBytes is a request body held in memory (by withValidText), which a handler may take
 // without copying it.
 type bodyBytes struct {
 	bytes.Reader
@@ -94,38 +170,74 @@ func newBodyBytes(b []byte) *bodyBytes {
 
 func (*bodyBytes) Close() error { return nil }
 
+// Bytes is the whole body (see heldBody).
+func (b *bodyBytes) Bytes() []byte { return b.data }
+
+// heldBody is the whole of a body, without copying one held in memory already (read by the
+// HTTP edge, or by withValidText), which is never modified.
+func heldBody(body io.Reader) ([]byte, error) {
+	if held, ok := body.(interface{ Bytes() []byte }); ok {
+		return held.Bytes(), nil
+	}
+	return io.ReadAll(body)
+}
+
 // decodedCustomers returns the customers decoded for the field of ctx when its customers
-// argument is the decoded variable, else customers as gqlgen unmarshalled them.
-func decodedCustomers(ctx context.Context, customers []*models.CustomerInput) ([]*models.CustomerInput, error) {
+// argument is the decoded variable, else customers as gqlgen unmarshalled them. A decoded list
+// over the batch limit comes back as the refusal the store would have answered, without its
+// customers.
+func decodedCustomers(ctx context.Context, customers []*models.CustomerInput) ([]*models.CustomerInput, *batchRefusal, error) {
+	decoded(ctx) // the arguments are unmarshalled by now
 	d, _ := ctx.Value(decodedIngestKey{}).(*decodedIngest)
 	if d == nil {
-		return customers, nil
+		return customers, nil, nil
 	}
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil || fc.Field.Field == nil {
-		return customers, nil
+		return customers, nil, nil
 	}
 	if op := graphql.GetOperationContext(ctx); op.RawQuery != d.query || op.OperationName != d.operationName {
 		// A hook rewrote the document after the variable was found in it.
-		return nil, &models.Error{Code: models.ErrInternal, Message: "ingest input decoded for another operation"}
+		return nil, nil, &models.Error{Code: models.ErrInternal, Message: "ingest input decoded for another operation"}
 	}
 	arg := fc.Field.Arguments.ForName("customers")
 	if arg == nil || arg.Value == nil || arg.Value.Kind != ast.Variable || arg.Value.Raw != d.variable {
-		return customers, nil
+		return customers, nil, nil
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.taken {
 		// The document names the variable once, so one field at most reads it.
-		return nil, &models.Error{Code: models.ErrInternal, Message: "ingest input read twice"}
+		return nil, nil, &models.Error{Code: models.ErrInternal, Message: "ingest input read twice"}
 	}
 	d.taken = true
-	return d.customers, nil
+	if d.count > d.max {
+		return nil, &batchRefusal{max: d.max, count: d.count}, nil
+	}
+	return d.customers, nil, nil
+}
+
+// batchRefusal is a batch of count customers, over the limit of max, refused before the store
+// saw it.
+type batchRefusal struct{ max, count int }
+
+// payload is the store's answer to the batch (db.Store.Ingest), which report is told of as the
+// store tells its observer.
+func (b *batchRefusal) payload(ctx context.Context, opt db.IngestOptions, report func(context.Context, db.IngestReport)) *models.IngestCustomersPayload {
+	sum := models.IngestSummary{Customers: &models.WriteCounts{}, Accounts: &models.WriteCounts{}, Cards: &models.WriteCounts{}, DryRun: opt.DryRun}
+	if report != nil {
+		report(ctx, db.IngestReport{Summary: sum, Rejected: b.count, DryRun: opt.DryRun})
+	}
+	return &models.IngestCustomersPayload{Summary: &sum, Customers: []*models.Customer{}, UserErrors: []*models.UserError{{
+		Path: "customers", Code: models.UserErrorCodeLimitExceeded,
+		Message: fmt.Sprintf("a batch may hold at most %d customers, got %d", b.max, b.count),
+	}}}
 }
 
 // decodeIngestBody returns the body with the customers variable's list replaced by [] and the
-// decoded customers, or nil when the request is not of the shape described above.
-func decodeIngestBody(body []byte, maxTokens int) ([]byte, *decodedIngest) {
+// decoded customers, or nil when the request is not of the shape described above. Without
+// decode, it does so only for a list over the batch limit, and decodes none of it.
+func decodeIngestBody(body []byte, maxTokens, maxBatch int, decode bool) ([]byte, *decodedIngest) {
 	if !bytes.Contains(body, []byte("ingestCustomers")) {
 		return nil, nil
 	}
@@ -142,13 +254,14 @@ func decodeIngestBody(body []byte, maxTokens int) ([]byte, *decodedIngest) {
 		return nil, nil
 	}
 	start, end = start+req.vars.start, end+req.vars.start
-	customers, ok := decodeCustomers(body[start:end])
+	customers, count, ok := decodeCustomers(body[start:end], maxBatch, decode)
 	if !ok {
 		return nil, nil
 	}
 	rest := make([]byte, 0, len(body)-(end-start)+2)
 	rest = append(append(append(rest, body[:start]...), "[]"...), body[end:]...)
-	return rest, &decodedIngest{query: markDocument(req.query), operationName: req.operationName, variable: variable, customers: customers}
+	return rest, &decodedIngest{query: markDocument(req.query), operationName: req.operationName, variable: variable,
+		customers: customers, count: count, max: maxBatch}
 }
 
 // span is a value's offsets in the body; end is 0 when there is none.
@@ -256,31 +369,42 @@ func memberSpan(obj []byte, name string) (start, end int, ok bool) {
 	return start, end, found
 }
 
-// decodeCustomers decodes a list of customers, or reports false when any is not of the plain
-// shape.
-func decodeCustomers(list []byte) ([]*models.CustomerInput, bool) {
+// decodeCustomers decodes a list of customers and counts them. It reports false when any is
+// not of the plain shape, or without decode, unless the list holds more than maxBatch: then it
+// decodes none beyond maxBatch, and only counts the rest, whatever they are, for the batch is
+// refused.
+func decodeCustomers(list []byte, maxBatch int, decode bool) (customers []*models.CustomerInput, count int, ok bool) {
 	dec := jsontext.NewDecoder(bytes.NewBuffer(list), jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(false))
 	if _, err := dec.ReadToken(); err != nil { // [
-		return nil, false
+		return nil, 0, false
 	}
 	d := ingestDecoders.Get().(*models.InputDecoder)
 	defer ingestDecoders.Put(d)
-	customers := []*models.CustomerInput{}
-	for dec.PeekKind() == '{' {
+	customers, plain := []*models.CustomerInput{}, decode
+	for kind := dec.PeekKind(); kind != ']'; kind = dec.PeekKind() {
+		count++
+		if !plain || count > maxBatch || kind != '{' {
+			customers, plain = nil, false // the list is refused, or decoded by gqlgen
+			if err := dec.SkipValue(); err != nil {
+				return nil, 0, false
+			}
+			continue
+		}
 		raw, err := dec.ReadValue()
 		if err != nil {
-			return nil, false
+			return nil, 0, false
 		}
 		c, ok := d.Decode(raw)
 		if !ok {
-			return nil, false
+			customers, plain = nil, false
+			continue
 		}
 		customers = append(customers, c)
 	}
-	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != ']' { // a value that is not an object
-		return nil, false
+	if _, err := dec.ReadToken(); err != nil { // ]
+		return nil, 0, false
 	}
-	return customers, true
+	return customers, count, plain || count > maxBatch
 }
 
 // ingestVariable is the variable of the operation the transport will run that may be decoded

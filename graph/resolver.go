@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"context"
+
 	"github.com/portfolio-graph/portfolio-graph/db"
 )
 
@@ -8,4 +10,6 @@ import (
 // arguments, call the store or a loader, and shape the result; no SQL lives here.
 type Resolver struct {
 	Store *db.Store
+	// ReportIngest is Options.ReportIngest.
+	ReportIngest func(context.Context, db.IngestReport)
 }

@@ -56,7 +56,7 @@ func (r *mutationResolver) IngestCustomers(ctx context.Context, customers []*mod
 	if err := requireWriter(ctx); err != nil {
 		return nil, err
 	}
-	customers, err := decodedCustomers(ctx, customers)
+	customers, refused, err := decodedCustomers(ctx, customers)
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +64,9 @@ func (r *mutationResolver) IngestCustomers(ctx context.Context, customers []*mod
 	if options != nil {
 		opt.SkipInvalid = options.SkipInvalid != nil && *options.SkipInvalid
 		opt.DryRun = options.DryRun != nil && *options.DryRun
+	}
+	if refused != nil {
+		return refused.payload(ctx, opt, r.ReportIngest), nil
 	}
 	res, err := r.Store.Ingest(ctx, scopeOf(ctx), customers, opt)
 	if err != nil {

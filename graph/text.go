@@ -2,7 +2,6 @@ package graph
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -33,7 +32,7 @@ func withValidText(next http.Handler) http.Handler {
 		switch r.Method {
 		case http.MethodPost:
 			if r.Body != nil {
-				if body, err := io.ReadAll(r.Body); err == nil {
+				if body, err := heldBody(r.Body); err == nil {
 					r.Body.Close()
 					body = markJSON(body)
 					r.Body, r.ContentLength = newBodyBytes(body), int64(len(body))

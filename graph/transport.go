@@ -57,7 +57,7 @@ type requestParams struct {
 
 func (t postTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	start := graphql.Now()
-	body, err := io.ReadAll(r.Body)
+	body, err := heldBody(r.Body)
 	if err != nil {
 		badRequest(w, r, exec, "the request body could not be read")
 		return

@@ -73,7 +73,7 @@ func TestRequestTimeLimit(t *testing.T) {
 // another 5xx, at DEBUG for health checks.
 func TestAccessLog(t *testing.T) {
 	log, logs := newLog(slog.LevelDebug)
-	h := middleware.Request(time.Minute, log, middleware.ReadBody(8, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := middleware.Request(time.Minute, log, middleware.ReadBody(8, nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := graph.RequestInfoFrom(r.Context())
 		switch r.URL.Path {
 		case "/down":

@@ -83,9 +83,10 @@ const maxPooledBody = 64 << 10
 func ambiguity(data []byte, what string, request bool) string {
 	dec := decoders.Get().(*jsontext.Decoder)
 	if len(data) <= maxPooledBody {
-		defer decoders.Put(dec) // a decoder keeps a copy of what it read: not of large bodies
+		defer decoders.Put(dec) // a decoder keeps what it learnt of the names: not of large bodies
 	}
-	dec.Reset(bytes.NewReader(data), jsontext.AllowDuplicateNames(false), jsontext.AllowInvalidUTF8(true))
+	// From a bytes.Buffer the decoder reads data in place instead of copying it.
+	dec.Reset(bytes.NewBuffer(data), jsontext.AllowDuplicateNames(false), jsontext.AllowInvalidUTF8(true))
 	var err error
 	if request && dec.PeekKind() == '{' {
 		err = readRequestObject(dec)

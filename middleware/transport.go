@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 
+	"github.com/portfolio-graph/portfolio-graph/inflight"
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
@@ -54,25 +56,100 @@ func CheckTransport(maxTokens int, next http.Handler) http.Handler {
 
 // ReadBody reads a request's body up to max bytes, answering 413 PAYLOAD_TOO_LARGE beyond
 // that, so that what follows works on a body held in memory.
-func ReadBody(max int64, next http.Handler) http.Handler {
+//
+// With bodies set, a body of more than smallBody bytes holds its bytes of that limit, shared by
+// all requests, until its request is answered: its declared length before any of it is read,
+// or, sent without one (chunked), what has been read so far, taken as it comes. A body that
+// cannot have them within the limit's wait is answered 503 SERVICE_UNAVAILABLE with
+// Retry-After, unread. Smaller bodies (queries) are never held back behind large ones.
+func ReadBody(max int64, bodies *inflight.Limit, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
 			payloadTooLarge(w, max)
 			return
 		}
-		body, err := readBody(http.MaxBytesReader(w, r.Body, max), r.ContentLength)
+		share := &bodyShare{limit: bodies, ctx: r.Context(), max: max}
+		defer share.release()
+		if r.ContentLength > smallBody && !share.hold(r.ContentLength) {
+			busy(w, bodies)
+			return
+		}
+		var src io.Reader = http.MaxBytesReader(w, r.Body, max)
+		if r.ContentLength < 0 && bodies != nil {
+			src = &heldReader{r: src, share: share}
+		}
+		body, err := readBody(src, r.ContentLength)
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):
 			payloadTooLarge(w, max)
 			return
+		case errors.Is(err, inflight.ErrBusy):
+			busy(w, bodies)
+			return
 		case err != nil:
 			writeError(w, http.StatusBadRequest, models.ErrBadUserInput, "the request body could not be read")
 			return
 		}
+		sent := r.Body
 		r.Body = &memBody{Reader: bytes.NewReader(body), raw: body}
 		next.ServeHTTP(w, r)
+		r.Body = sent // the body read is garbage once answered, before its bytes are released
 	})
+}
+
+// smallBody is the largest body that holds nothing of the bodies in flight.
+const smallBody = 64 << 10
+
+// bodyShare is what one body holds of the bodies in flight.
+type bodyShare struct {
+	limit *inflight.Limit
+	ctx   context.Context
+	max   int64 // the body limit
+	held  int64
+}
+
+// hold raises what the body holds to n bytes, reporting false when they did not come in time.
+func (s *bodyShare) hold(n int64) bool {
+	if s.limit == nil || n <= s.held {
+		return true
+	}
+	if s.limit.Acquire(s.ctx, n-s.held) != nil {
+		return false
+	}
+	s.held = n
+	return true
+}
+
+func (s *bodyShare) release() {
+	if s.limit != nil {
+		s.limit.Release(s.held)
+	}
+}
+
+// heldReader makes a body sent without a declared length hold what has been read of it, once
+// that is more than smallBody: at least twice what it held before, as the buffer it is read
+// into grows, up to the body limit.
+type heldReader struct {
+	r     io.Reader
+	share *bodyShare
+	read  int64
+}
+
+func (h *heldReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.read += int64(n)
+	if h.read > smallBody && h.read > h.share.held && !h.share.hold(min(max(h.read, 2*h.share.held), h.share.max)) {
+		return n, inflight.ErrBusy
+	}
+	return n, err
+}
+
+// busy refuses a request that could not have its share of what the server holds at once.
+func busy(w http.ResponseWriter, l *inflight.Limit) {
+	w.Header().Set("Retry-After", l.RetryAfter())
+	writeError(w, http.StatusServiceUnavailable, models.ErrServiceUnavailable,
+		"the server is reading as many large request bodies as it holds at once; retry after the seconds Retry-After gives")
 }
 
 // memBody is a body ReadBody holds in memory, so that the checks after it need not copy it.
@@ -83,8 +160,12 @@ type memBody struct {
 
 func (*memBody) Close() error { return nil }
 
+// Bytes is the whole body, for the handlers after the edge to read without copying it; they
+// must not modify it.
+func (b *memBody) Bytes() []byte { return b.raw }
+
 // readBody reads a body, sized at once for the declared length up to preallocBody: a
-// declared length is only a claim, and the bytes come before the caller is authenticated.
+// declared length is only a claim, whose bytes may never come.
 func readBody(body io.Reader, length int64) ([]byte, error) {
 	buf := bytes.NewBuffer(make([]byte, 0, min(max(length, 512), preallocBody)))
 	_, err := buf.ReadFrom(body)

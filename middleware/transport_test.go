@@ -1,13 +1,16 @@
 package middleware_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/portfolio-graph/portfolio-graph/inflight"
 	"github.com/portfolio-graph/portfolio-graph/middleware"
 )
 
@@ -85,7 +88,7 @@ func TestReadBody(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			next := &reached{}
-			resp, body := do(t, middleware.ReadBody(max, next), c.req)
+			resp, body := do(t, middleware.ReadBody(max, nil, next), c.req)
 			if c.name == "empty" || c.want != "" {
 				if resp.StatusCode != 200 || string(next.body) != c.want {
 					t.Errorf("got %d, handler saw %q", resp.StatusCode, next.body)
@@ -96,5 +99,56 @@ func TestReadBody(t *testing.T) {
 				t.Errorf("got %d %s (handler called: %v), want 413 PAYLOAD_TOO_LARGE", resp.StatusCode, body, next.wasCalled())
 			}
 		})
+	}
+}
+
+// Large bodies share the bytes in flight: one that cannot have its share in time is refused
+// with 503 SERVICE_UNAVAILABLE and Retry-After, unread, whether its length is declared or it
+// comes chunked; a body's bytes are given back once it is answered; small bodies never wait.
+func TestReadBodyShareOfBodiesInFlight(t *testing.T) {
+	const max = 1 << 20
+	large := strings.Repeat("x", 200<<10)
+	sized := func(body string) *http.Request {
+		return httptest.NewRequest(http.MethodPost, "/query", strings.NewReader(body))
+	}
+	chunked := func(body string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/query", io.MultiReader(strings.NewReader(body)))
+		r.ContentLength = -1
+		return r
+	}
+	bodies := inflight.New(max, 50*time.Millisecond)
+	// Another request holds all but 100 KiB.
+	if err := bodies.Acquire(context.Background(), max-100<<10); err != nil {
+		t.Fatal(err)
+	}
+	for name, req := range map[string]*http.Request{"declared": sized(large), "chunked": chunked(large)} {
+		next := &reached{}
+		resp, body := do(t, middleware.ReadBody(max, bodies, next), req)
+		if resp.StatusCode != http.StatusServiceUnavailable || code(t, body) != "SERVICE_UNAVAILABLE" || resp.Header.Get("Retry-After") != "1" || next.wasCalled() {
+			t.Errorf("%s, over what is left: got %d %s, Retry-After %q (handler called: %v), want 503 SERVICE_UNAVAILABLE",
+				name, resp.StatusCode, body, resp.Header.Get("Retry-After"), next.wasCalled())
+		}
+	}
+	for name, req := range map[string]*http.Request{
+		"small": sized(strings.Repeat("s", 64<<10)), "small, chunked": chunked(strings.Repeat("s", 64<<10)),
+		"within what is left": sized(large[:90<<10]), "within what is left, chunked": chunked(large[:90<<10]),
+	} {
+		next := &reached{}
+		if resp, body := do(t, middleware.ReadBody(max, bodies, next), req); resp.StatusCode != 200 || !next.wasCalled() {
+			t.Errorf("%s: got %d %s", name, resp.StatusCode, body)
+		}
+	}
+	bodies.Release(max - 100<<10)
+	for name, req := range map[string]*http.Request{"declared": sized(large), "chunked": chunked(large)} {
+		next := &reached{}
+		if resp, body := do(t, middleware.ReadBody(max, bodies, next), req); resp.StatusCode != 200 || len(next.body) != len(large) {
+			t.Errorf("%s, once the other request is answered: got %d %s", name, resp.StatusCode, body)
+		}
+	}
+	// Every body gave its share back: the whole limit can be had again.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := bodies.Acquire(ctx, max); err != nil {
+		t.Errorf("the bodies read did not give back their bytes: %v", err)
 	}
 }

@@ -24,6 +24,7 @@ import (
 // and unpaired surrogates become InvalidTextMarker), as the GraphQL path's is.
 type InputDecoder struct {
 	dec    *jsontext.Decoder
+	rd     *bytes.Reader // dec's input, the customer being decoded
 	failed bool
 	// texts and dates keep values seen before of the fields whose values repeat across a file
 	// (enum values, countries, organizations, portfolios, dates), so that a repeated value is
@@ -40,13 +41,18 @@ const (
 
 // NewInputDecoder returns a decoder; it is not safe for concurrent use.
 func NewInputDecoder() *InputDecoder {
-	return &InputDecoder{dec: jsontext.NewDecoder(bytes.NewReader(nil)), texts: map[string]string{}, dates: map[string]time.Time{}}
+	rd := bytes.NewReader(nil)
+	return &InputDecoder{dec: jsontext.NewDecoder(rd), rd: rd, texts: map[string]string{}, dates: map[string]time.Time{}}
 }
 
 // Decode reads one customer object; ok is false when the JSON is not of the plain shape
 // above (see InputDecoder).
 func (d *InputDecoder) Decode(raw []byte) (c *CustomerInput, ok bool) {
-	d.dec.Reset(bytes.NewReader(raw), jsontext.AllowDuplicateNames(false), jsontext.AllowInvalidUTF8(false))
+	d.rd.Reset(raw)
+	// A decoder kept for later (in a pool) must not keep raw, nor the request body raw is
+	// part of: the body would stay in memory until the decoder is used again.
+	defer d.rd.Reset(nil)
+	d.dec.Reset(d.rd, jsontext.AllowDuplicateNames(false), jsontext.AllowInvalidUTF8(false))
 	d.failed = false
 	c = d.customer()
 	if d.failed {
