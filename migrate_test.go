@@ -150,12 +150,26 @@ func TestMigrateEmptyDatabase(t *testing.T) {
 			t.Errorf("version table: got %v, want %v", got, want)
 		}
 		// The models' tables are as AutoMigrate makes them; customer_counts (00002, kept by
-		// triggers) is the migrations' own.
+		// triggers) and, on PostgreSQL, write_locks (00003, locked by writers) are the
+		// migrations' own.
 		got, want := schemaOf(t, e.kind, raw), schemaOf(t, e.kind, autoMigrated(t, e.kind))
-		counts := slices.DeleteFunc(slices.Clone(got), func(l string) bool { return !strings.Contains(l, "customer_counts") })
-		got = slices.DeleteFunc(got, func(l string) bool { return strings.Contains(l, "customer_counts") })
-		if len(counts) < 3 {
+		own := func(table string) []string {
+			lines := slices.DeleteFunc(slices.Clone(got), func(l string) bool { return !strings.Contains(l, table) })
+			got = slices.DeleteFunc(got, func(l string) bool { return strings.Contains(l, table) })
+			return lines
+		}
+		if counts := own("customer_counts"); len(counts) < 3 {
 			t.Errorf("the migrated schema lacks customer_counts: %v", counts)
+		}
+		locks, wantLocks := own("write_locks"), []string{"column write_locks.k bigint nullable=NO",
+			"index write_locks_pkey: CREATE UNIQUE INDEX write_locks_pkey ON write_locks USING btree (k)"}
+		if e.kind == "sqlite" {
+			wantLocks = nil
+		} else if p := ""; raw.Raw("SELECT relpersistence FROM pg_class WHERE oid = 'write_locks'::regclass").Scan(&p).Error != nil || p != "u" {
+			t.Errorf("write_locks: persistence %q, want unlogged (u)", p)
+		}
+		if !slices.Equal(locks, wantLocks) {
+			t.Errorf("write_locks: got %v, want %v", locks, wantLocks)
 		}
 		if len(got) < 12 || !slices.Equal(got, want) {
 			t.Errorf("migrated schema differs from AutoMigrate's:\ngot:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
