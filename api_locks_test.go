@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -162,6 +163,25 @@ func lockingRound(db *sql.DB, i int) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// A PostgreSQL out of a resource (SQLSTATE class 53: disk, memory, lock table, connections, a
+// configured limit) is a retryable SERVICE_UNAVAILABLE, 503, not an internal error: here a
+// server whose sessions may write no temporary file (temp_file_limit 0) sends an ingest whose
+// sorts outgrow work_mem.
+func TestOutOfResourcesIsServiceUnavailable(t *testing.T) {
+	postgresURL(t)
+	e := newEnv(t, "postgres", func(c *config) { c.databaseURL += "&work_mem=64kB&temp_file_limit=0" })
+	r := e.post(t, ingestQuery, obj{"customers": many(1000, "O1")})
+	if len(r.Errors) == 0 || r.Errors[0].code() != "SERVICE_UNAVAILABLE" || r.status != http.StatusServiceUnavailable {
+		t.Errorf("got %d %+v", r.status, r.Errors)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "SQLSTATE 53400") {
+		t.Errorf("the log shows no SQLSTATE 53400 (temp_file_limit):\n%s", logs)
+	}
+	if n := e.customerCount(t); n != 0 {
+		t.Errorf("%d customers stored, want none", n)
+	}
 }
 
 // On PostgreSQL a writer locks a key by its row in write_locks, the 64-bit FNV-1a hash of the
