@@ -40,7 +40,8 @@ import (
 //     instead of colliding. The statement waits only where another transaction inserted the
 //     key's row and has not ended (its uncommitted row holds the key as a lock would); a
 //     committed row, locked or not, is passed over.
-//  2. SELECT ... FOR UPDATE locks the rows, each once its holder has ended.
+//  2. SELECT ... FOR UPDATE locks the other rows, each once its holder has ended (the rows
+//     the transaction inserted itself are held by it already).
 //
 // No two transactions that lock in one call can deadlock. Rows are never deleted, so after
 // step 1 each of the transaction's keys has a committed row or one it inserted itself, and no
@@ -81,16 +82,42 @@ func (s *Store) lock(tx *gorm.DB, keys []string) error {
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	arr := pgArray[int](ids)
-	if err := tx.Exec("INSERT INTO write_locks (k) SELECT k FROM unnest(CAST(? AS bigint[])) AS k ORDER BY k ON CONFLICT DO NOTHING", arr).Error; err != nil {
+	// The rows the insert makes are held until the transaction ends (see above): only the
+	// others need locking.
+	fresh, err := insertKeys(tx, ids)
+	if err != nil {
 		return err
 	}
-	res := tx.Exec("SELECT k FROM write_locks WHERE k = ANY(CAST(? AS bigint[])) ORDER BY k FOR UPDATE", arr)
-	if res.Error == nil && res.RowsAffected != int64(len(ids)) {
+	slices.Sort(fresh)
+	rest := slices.DeleteFunc(ids, func(k int) bool { _, ok := slices.BinarySearch(fresh, k); return ok })
+	if len(rest) == 0 {
+		return nil
+	}
+	res := tx.Exec("SELECT k FROM write_locks WHERE k = ANY(CAST(? AS bigint[])) ORDER BY k FOR UPDATE", pgArray[int](rest))
+	if res.Error == nil && res.RowsAffected != int64(len(rest)) {
 		// None of the store's statements deletes rows; a DELETE by hand between the two did.
-		return fmt.Errorf("locked %d of %d keys: rows of write_locks went missing", res.RowsAffected, len(ids))
+		return fmt.Errorf("locked %d of %d keys: rows of write_locks went missing", res.RowsAffected, len(rest))
 	}
 	return res.Error
+}
+
+// insertKeys makes the rows of the keys that have none and returns the keys it made.
+func insertKeys(tx *gorm.DB, ids []int) ([]int, error) {
+	rows, err := tx.Raw("INSERT INTO write_locks (k) SELECT k FROM unnest(CAST(? AS bigint[])) AS k ORDER BY k ON CONFLICT DO NOTHING RETURNING k",
+		pgArray[int](ids)).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var made []int
+	for rows.Next() {
+		var k int
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		made = append(made, k)
+	}
+	return made, rows.Err()
 }
 
 // transact runs fn in one transaction, again from the start when PostgreSQL aborts it for a
