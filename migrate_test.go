@@ -150,7 +150,7 @@ func TestMigrateEmptyDatabase(t *testing.T) {
 			t.Errorf("version table: got %v, want %v", got, want)
 		}
 		// The models' tables are as AutoMigrate makes them; customer_counts (00002, kept by
-		// triggers) and, on PostgreSQL, write_locks (00003, locked by writers) are the
+		// triggers) and, on PostgreSQL, write_locks (00004, locked by writers) are the
 		// migrations' own.
 		got, want := schemaOf(t, e.kind, raw), schemaOf(t, e.kind, autoMigrated(t, e.kind))
 		own := func(table string) []string {

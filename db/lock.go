@@ -24,7 +24,7 @@ import (
 // database's write lock), so there is nothing to lock.
 //
 // On PostgreSQL a key is its 64-bit hash (two keys of one hash serialize more, never less), and
-// its lock is a row lock on the key's row of write_locks (migration 00003). Row locks are kept
+// its lock is a row lock on the key's row of write_locks (migration 00004). Row locks are kept
 // in the rows themselves, not in PostgreSQL's shared lock table, which holds
 // max_locks_per_transaction × max_connections entries for the whole cluster: a transaction
 // holds the same few heavyweight locks (on the relations it touches, and while it waits, on
