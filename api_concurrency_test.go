@@ -456,12 +456,7 @@ func TestConcurrentIngestsInRandomOrder(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		close(errs)
-		var failed []string
-		for msg := range errs {
-			failed = append(failed, msg)
-		}
-		if len(failed) > 0 {
+		if failed := received(errs); len(failed) > 0 {
 			t.Fatalf("%d of 80 ingests failed, first: %s", len(failed), failed[0])
 		}
 		t.Logf("%s: 80 ingests of 100 overlapping customers, %d transactions retried", e.kind, e.store.Retries())
@@ -506,7 +501,7 @@ func TestDeadlockIsRetried(t *testing.T) {
 			}
 			result <- resp
 		}()
-		waitForLockWait(t, sqlDB, must(url.Parse(e.cfg.databaseURL)).Query().Get("application_name"))
+		waitForLockWait(t, sqlDB, must(url.Parse(e.cfg.databaseURL)).Query().Get("application_name"), "INSERT INTO%")
 		// Now the outside transaction waits for A: a deadlock, which the ingest's session finds
 		// first (deadlock_timeout 1s) and is aborted for.
 		if _, err := tx.ExecContext(ctx, "UPDATE customers SET postal_code = '11111' WHERE source_customer_id = 'A'"); err != nil {
@@ -530,12 +525,13 @@ func TestDeadlockIsRetried(t *testing.T) {
 	})
 }
 
-// waitForLockWait waits until a session of the application waits for a row lock.
-func waitForLockWait(t *testing.T, sqlDB *sql.DB, app string) {
+// waitForLockWait waits until a session of the application waits for a lock in a statement
+// like the pattern (of LIKE).
+func waitForLockWait(t *testing.T, sqlDB *sql.DB, app, pattern string) {
 	t.Helper()
 	for range 500 {
 		var n int
-		if err := sqlDB.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO%' AND application_name = $1", app).Scan(&n); err != nil {
+		if err := sqlDB.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $2 AND application_name = $1", app, pattern).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n > 0 {
@@ -543,5 +539,15 @@ func waitForLockWait(t *testing.T, sqlDB *sql.DB, app string) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatal("the ingest never waited for the row lock")
+	t.Fatalf("no statement like %q waited for a lock", pattern)
+}
+
+// received closes ch, which no one sends on any more, and returns what it holds.
+func received[T any](ch chan T) []T {
+	close(ch)
+	var out []T
+	for v := range ch {
+		out = append(out, v)
+	}
+	return out
 }

@@ -150,14 +150,29 @@ func TestMigrateEmptyDatabase(t *testing.T) {
 			t.Errorf("version table: got %v, want %v", got, want)
 		}
 		// The models' tables are as AutoMigrate makes them; customer_counts (00002, kept by
-		// triggers) and write_probe (00003, written by /readyz) are the migrations' own.
+		// triggers), write_probe (00003, written by /readyz) and, on PostgreSQL, write_locks
+		// (00004, locked by writers) are the migrations' own.
 		got, want := schemaOf(t, e.kind, raw), schemaOf(t, e.kind, autoMigrated(t, e.kind))
-		for table, columns := range map[string]int{"customer_counts": 3, "write_probe": 2} {
-			own := slices.DeleteFunc(slices.Clone(got), func(l string) bool { return !strings.Contains(l, table) })
+		own := func(table string) []string {
+			lines := slices.DeleteFunc(slices.Clone(got), func(l string) bool { return !strings.Contains(l, table) })
 			got = slices.DeleteFunc(got, func(l string) bool { return strings.Contains(l, table) })
-			if len(own) < columns {
-				t.Errorf("the migrated schema lacks %s: %v", table, own)
-			}
+			return lines
+		}
+		if counts := own("customer_counts"); len(counts) < 3 {
+			t.Errorf("the migrated schema lacks customer_counts: %v", counts)
+		}
+		if probe := own("write_probe"); len(probe) < 2 {
+			t.Errorf("the migrated schema lacks write_probe: %v", probe)
+		}
+		locks, wantLocks := own("write_locks"), []string{"column write_locks.k bigint nullable=NO",
+			"index write_locks_pkey: CREATE UNIQUE INDEX write_locks_pkey ON write_locks USING btree (k)"}
+		if e.kind == "sqlite" {
+			wantLocks = nil
+		} else if p := ""; raw.Raw("SELECT relpersistence FROM pg_class WHERE oid = 'write_locks'::regclass").Scan(&p).Error != nil || p != "u" {
+			t.Errorf("write_locks: persistence %q, want unlogged (u)", p)
+		}
+		if !slices.Equal(locks, wantLocks) {
+			t.Errorf("write_locks: got %v, want %v", locks, wantLocks)
 		}
 		if len(got) < 12 || !slices.Equal(got, want) {
 			t.Errorf("migrated schema differs from AutoMigrate's:\ngot:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

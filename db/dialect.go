@@ -114,7 +114,8 @@ func isUniqueViolation(err error) bool {
 }
 
 // isUnavailable tells database outages (refused or dropped connections, shutdowns, statement
-// timeouts, a locked SQLite file) from errors in the statement itself.
+// timeouts, a server out of a resource, a locked SQLite file) from errors in the statement
+// itself.
 func isUnavailable(err error) bool {
 	if isDown(err) {
 		return true
@@ -125,7 +126,7 @@ func isUnavailable(err error) bool {
 		return strings.HasPrefix(c, "08") || // connection exception
 			c == "57P01" || c == "57P02" || c == "57P03" || // shutdown, cannot connect now
 			c == "57014" || // statement timeout / cancelled
-			c == "53300" // too many connections
+			strings.HasPrefix(c, "53") // insufficient resources: disk full, out of memory or lock table, too many connections, a configuration limit
 	}
 	var connErr *pgconn.ConnectError
 	var netErr net.Error

@@ -24,7 +24,7 @@ import (
 //
 //   - the rows it found absent go in by COPY FROM STDIN, on the connection holding the
 //     transaction (Store.transactOn). COPY has no ON CONFLICT, and needs none: the ingest holds
-//     the advisory locks of their keys (lock.go), so no other writer of this store can have
+//     the locks of their keys (lock.go), so no other writer of this store can have
 //     created them since it looked. Against an INSERT ... SELECT FROM unnest of the same rows
 //     it spares PostgreSQL the function scan and its tuplestore, and writes the heap a page of
 //     rows per WAL record instead of a record per row. A transaction without a connection of
