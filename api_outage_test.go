@@ -295,11 +295,11 @@ func TestOutageUnderLoadFailsFast(t *testing.T) {
 			t.Errorf("%d answers were %q, want 503 SERVICE_UNAVAILABLE", n, key)
 		}
 	}
-	// The retry waits at most 250 ms, so 10 s make at most about 40 attempts; the pool's own
+	// The retry waits at most 100 ms, so 10 s make at most about 100 attempts; the pool's own
 	// attempts before the first failure closed the gate come on top (one per client at most).
 	perSecond := float64(attempts) / outage.Seconds()
 	t.Logf("%d requests during the outage made %d connection attempts (%.1f/s)", total, attempts, perSecond)
-	if limit := uint64(outage/(250*time.Millisecond)) + clients + 5; attempts > limit {
+	if limit := uint64(outage/(100*time.Millisecond)) + clients + 5; attempts > limit {
 		t.Errorf("%d connection attempts during a %s outage, want at most %d", attempts, outage, limit)
 	}
 	if total < 2*int(attempts) {

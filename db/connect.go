@@ -21,11 +21,11 @@ import (
 // others are dead).
 //
 // So while the database is down the server makes at most 1/probeMaxWait connection attempts a
-// second (4), answers at once, and serves again at most probeMaxWait after the database is
+// second (10), answers at once, and serves again at most probeMaxWait after the database is
 // back.
 const (
 	probeMinWait = 25 * time.Millisecond
-	probeMaxWait = 250 * time.Millisecond
+	probeMaxWait = 100 * time.Millisecond
 	probeTimeout = 5 * time.Second
 )
 
