@@ -78,9 +78,9 @@ type Store struct {
 
 	started    chan struct{} // closed when start succeeded or failed for good
 	startMu    sync.Mutex
-	startErr   error // why the store has not started yet; nil once it has
-	startFatal error // a start that failed for good
-	causes       *causeLog      // why the store answered SERVICE_UNAVAILABLE
+	startErr   error     // why the store has not started yet; nil once it has
+	startFatal error     // a start that failed for good
+	causes     *causeLog // why the store answered SERVICE_UNAVAILABLE
 	// writeFault is the storage fault the last write transaction failed with, nil once one
 	// committed (see Ready).
 	writeFault atomic.Pointer[storageFault]
