@@ -196,7 +196,7 @@ func TestTrustedDocumentsCodegenManifest(t *testing.T) {
 	e := &env{url: base, token: token(t, "reader", "O1")}
 	for _, method := range []string{http.MethodPost, http.MethodGet} {
 		r := e.do(t, method, obj{"documentId": ids["Viewer"]}, "")
-		if want := `{"viewer":{"role":"READER","organizationIds":["O1"],"__typename":"Viewer"}}`; r.status != http.StatusOK || len(r.Errors) > 0 || string(r.Data) != want {
+		if want := `{"viewer":{"organizationIds":["O1"],"role":"READER"}}`; r.status != http.StatusOK || len(r.Errors) > 0 || string(r.Data) != want {
 			t.Errorf("Viewer by documentId over %s: got %d %s %+v, want %s", method, r.status, r.Data, r.Errors, want)
 		}
 	}
