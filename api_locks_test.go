@@ -25,11 +25,7 @@ func TestConcurrentLargeIngestsKeepTheLockTable(t *testing.T) {
 	base := postgresURL(t)
 	// The requests queue for the pool's connections; how long they take on a loaded machine
 	// is for benchmarks to say, not for this test.
-	// What is measured here is PostgreSQL's lock table: every request is let through the
-	// server's own bound on decodes at once (-max-decodes-in-flight, tested by
-	// TestBurstOfLargeIngestBodies), which under the race detector, ten times slower, would
-	// refuse some of the 32 after its wait.
-	e := newEnv(t, "postgres", func(c *config) { c.requestTimeout = 2 * time.Minute; c.decodesInFlight = 32 })
+	e := newEnv(t, "postgres", func(c *config) { c.requestTimeout = 2 * time.Minute })
 	const writers, batch = 32, 1000
 
 	raw := must(rawDB(t, e.kind, e.cfg.databaseURL).DB())
