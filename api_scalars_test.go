@@ -117,6 +117,8 @@ func TestScalarValuesAreRequestErrors(t *testing.T) {
 				"r", []any{"from"}, `variable.r.from: "2023-13-01" is not a date-time`},
 			{"an Int out of range", `query($n: Int) { customers(first: $n) { totalCount } }`, obj{"n": 1 << 40},
 				"n", []any{}, "variable.n: 1.099511627776e+12 is out of range"},
+			{"an Int in a list sent as a single value", `query($f: CardFilter) { cards(filter: $f) { totalCount } }`,
+				obj{"f": obj{"networkIdentifiers": 1 << 40}}, "f", []any{"networkIdentifiers", 0.0}, "variable.f.networkIdentifiers[0]: "},
 			{"a bad enum value, as before", updateCustomer, obj{"p": obj{"enrollmentOptInStatus": "SOMETIMES"}},
 				"p", []any{"enrollmentOptInStatus"}, "variable.p.enrollmentOptInStatus: SOMETIMES is not a valid EnrollmentOptInStatus"},
 		}
@@ -204,7 +206,7 @@ func TestIngestScalarValuesAreRequestErrors(t *testing.T) {
 				networkWord["accounts"].([]any)[0].(obj)["cards"] = []any{with(card("A-C2", "C2", "1234", "412345"), "networkIdentifier", "four")}
 				cases := []struct {
 					name      string
-					customers []any
+					customers any
 					inputPath []any
 					message   string
 				}{
@@ -214,6 +216,8 @@ func TestIngestScalarValuesAreRequestErrors(t *testing.T) {
 						"variable.customers[1].accounts[0].cards[0].networkIdentifier: "},
 					{"bad enum value", bad("enrollmentOptInStatus", "SOMETIMES"), []any{1.0, "enrollmentOptInStatus"},
 						"variable.customers[1].enrollmentOptInStatus: "},
+					{"one customer for the list", with(customer("C2", "O1"), "customerCreationDate", "2023-01-01T08:00:00"),
+						[]any{0.0, "customerCreationDate"}, "variable.customers[0].customerCreationDate: "},
 				}
 				for _, c := range cases {
 					for _, accept := range []string{"", "application/graphql-response+json"} {

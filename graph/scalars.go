@@ -3,7 +3,7 @@ package graph
 import (
 	"context"
 	"maps"
-	"slices"
+	"reflect"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -43,17 +43,29 @@ var scalarCoercions = map[string]func(any) error{
 // customers of an ingest request decoded directly (ingest_input.go), which the transport
 // receives as [].
 type scalarVariables struct {
-	schema *ast.Schema
 	// holds tells, by type name, whether a value of the type can hold a scalar of
 	// scalarCoercions.
 	holds map[string]bool
+	// fields are, by input type name, the fields of the type whose type can hold one.
+	fields map[string][]*ast.FieldDefinition
 }
 
 func (*scalarVariables) ExtensionName() string { return "ScalarVariables" }
 
 func (s *scalarVariables) Validate(es graphql.ExecutableSchema) error {
-	s.schema = es.Schema()
-	s.holds = scalarHolders(s.schema)
+	schema := es.Schema()
+	s.holds = scalarHolders(schema)
+	s.fields = map[string][]*ast.FieldDefinition{}
+	for name, def := range schema.Types {
+		if def.Kind != ast.InputObject || !s.holds[name] {
+			continue
+		}
+		for _, f := range def.Fields {
+			if s.holds[f.Type.Name()] {
+				s.fields[name] = append(s.fields[name], f)
+			}
+		}
+	}
 	return nil
 }
 
@@ -66,52 +78,57 @@ func (s *scalarVariables) MutateOperationContext(_ context.Context, rc *graphql.
 			continue
 		}
 		if v, ok := rc.Variables[def.Variable]; ok && v != nil {
-			if err := s.check(def.Type, v, ast.Path{ast.PathName("variable"), ast.PathName(def.Variable)}); err != nil {
-				return err
+			if at, err := s.refused(def.Type, v); err != nil {
+				e := gqlerror.ErrorPathf(append(ast.Path{ast.PathName("variable"), ast.PathName(def.Variable)}, at...), "%s", err)
+				errcode.Set(e, errcode.ValidationFailed)
+				return e
 			}
 		}
 	}
 	return nil
 }
 
-// check returns the first value of v, of type typ at path, that its scalar refuses. The
-// validator has checked the shape of v already.
-func (s *scalarVariables) check(typ *ast.Type, v any, path ast.Path) *gqlerror.Error {
+// refused returns the first value within v, of type typ, that its scalar refuses: its path
+// within v and the scalar's error, or a nil error. The validator has checked the shape of v
+// already. The path is built only for a refused value, so a walk that finds nothing
+// allocates nothing.
+func (s *scalarVariables) refused(typ *ast.Type, v any) (ast.Path, error) {
 	if typ.Elem != nil {
+		// A list from JSON is a []any; a single value sent for a list, the validator has made
+		// a list of one of its own type ([]map[string]any, []json.Number, ...).
 		list, ok := v.([]any)
-		if !ok { // a single value for a list (input coercion makes it a list of one)
-			return s.check(typ.Elem, v, path)
+		if !ok {
+			rv := reflect.ValueOf(v)
+			if rv.Kind() != reflect.Slice {
+				return s.refused(typ.Elem, v)
+			}
+			list = make([]any, rv.Len())
+			for i := range list {
+				list[i] = rv.Index(i).Interface()
+			}
 		}
 		for i, item := range list {
-			if item != nil {
-				if err := s.check(typ.Elem, item, append(path, ast.PathIndex(i))); err != nil {
-					return err
-				}
+			if item == nil {
+				continue
+			}
+			if at, err := s.refused(typ.Elem, item); err != nil {
+				return append(ast.Path{ast.PathIndex(i)}, at...), err
 			}
 		}
-		return nil
+		return nil, nil
 	}
-	def := s.schema.Types[typ.NamedType]
-	switch def.Kind {
-	case ast.Scalar:
-		if coerce := scalarCoercions[def.Name]; coerce != nil {
-			if err := coerce(v); err != nil {
-				e := gqlerror.ErrorPathf(slices.Clone(path), "%s", err)
-				errcode.Set(e, errcode.ValidationFailed)
-				return e
-			}
-		}
-	case ast.InputObject:
-		fields, _ := v.(map[string]any)
-		for _, f := range def.Fields {
-			if fv := fields[f.Name]; fv != nil && s.holds[f.Type.Name()] {
-				if err := s.check(f.Type, fv, append(path, ast.PathName(f.Name))); err != nil {
-					return err
-				}
+	if coerce := scalarCoercions[typ.NamedType]; coerce != nil {
+		return nil, coerce(v)
+	}
+	fields, _ := v.(map[string]any)
+	for _, f := range s.fields[typ.NamedType] {
+		if fv := fields[f.Name]; fv != nil {
+			if at, err := s.refused(f.Type, fv); err != nil {
+				return append(ast.Path{ast.PathName(f.Name)}, at...), err
 			}
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // scalarHolders tells, for every type of schema, whether a value of it can hold a scalar of
