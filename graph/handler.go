@@ -119,6 +119,13 @@ func configure(srv configurable, opt Options) {
 	srv.Use(introspectionForAdmins{})
 	srv.Use(&inlineDefer{})
 	srv.Use(validDocument{})
+	switch s := srv.(type) { // the validator's rules and scalarLiterals (scalars.go)
+	case *handler.Server:
+		s.SetValidationRulesFn(validationRules)
+	case *executor.Executor:
+		s.SetDefaultRulesFn(validationRules)
+	}
+	srv.Use(&scalarVariables{})
 	srv.Use(argumentCheck{maxValues: limits.MaxFilterValues, maxIDs: limits.maxPage})
 	srv.Use(newShapeLimit(limits.MaxDepth, limits.MaxComplexity))
 	srv.Use(newComplexityLimit(limits.MaxComplexity))
@@ -196,6 +203,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if out.Extensions == nil || out.Extensions["code"] == nil {
 				out.Extensions = map[string]any{"code": string(models.ErrBadUserInput)}
 			}
+			variableLocation(&out) // scalars.go
 			return &out
 		}
 		log.ErrorContext(ctx, "internal error", "request_id", RequestIDFrom(ctx), "path", path.String(), "err", err)

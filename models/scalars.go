@@ -50,7 +50,7 @@ func MarshalDateTime(t time.Time) graphql.Marshaler {
 func UnmarshalDateTime(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, fmt.Errorf("DateTime must be a string, got %T", v)
+		return time.Time{}, fmt.Errorf("a DateTime is a string, got %s", jsonKind(v))
 	}
 	return ParseDateTime(s)
 }
