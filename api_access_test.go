@@ -37,7 +37,7 @@ func twoOrgs(t testing.TB, e *env) {
 	e.mustIngest(t, a1, with(customer("A2", "OA"), "sourceParentCustomerId", "A1"), b1, with(customer("B2", "OB"), "sourceParentCustomerId", "A1"))
 }
 
-// A reader of one organization sees exactly what DOMAIN.md "Access" allows, on every path.
+// A reader of one organization sees exactly what REFERENCE.md "Access" allows, on every path.
 func TestReaderSeesOnlyItsOrganization(t *testing.T) {
 	forEachStoreWith(t, withAuth, func(t *testing.T, e *env) {
 		twoOrgs(t, e)

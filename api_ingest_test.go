@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The reference example of DOMAIN.md, sent unchanged as the variables of the mutation, ingests;
+// The reference example of the publisher format (testdata/reference-example.json), sent unchanged as the variables of the mutation, ingests;
 // a replay changes nothing, updatedAt included.
 func TestReferenceExampleIngestsUnchanged(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {

@@ -7,7 +7,7 @@ import (
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
-// The visibility rules of DOMAIN.md ("Access"), as SQL. A customer is visible when its
+// The visibility rules of REFERENCE.md ("Access"), as SQL. A customer is visible when its
 // organization is in scope; an account when at least one of its ingested holders is visible;
 // a card when its account is. An all-organizations scope adds no condition at all.
 

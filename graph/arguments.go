@@ -36,7 +36,7 @@ func (c argumentCheck) MutateOperationContext(_ context.Context, rc *graphql.Ope
 	return w.selections(rc.Operation.SelectionSet)
 }
 
-// validatedArguments are the arguments whose problems are user errors (API.md: rules beyond
+// validatedArguments are the arguments whose problems are user errors (REFERENCE.md, "Problems in the input": rules beyond
 // types are UserErrors), keyed by field.
 var validatedArguments = map[string][]string{
 	"Mutation.ingestCustomers": {"customers"},

@@ -13,7 +13,7 @@ import (
 	"github.com/portfolio-graph/portfolio-graph/models"
 )
 
-// Limits bound what one request may cost (API.md "Limits"). Zero values take the defaults.
+// Limits bound what one request may cost (REFERENCE.md, "Limits of a request"). Zero values take the defaults.
 type Limits struct {
 	// MaxTokens bounds the query document's lexical tokens (default 10,000), so that parsing
 	// and validating any accepted document stays cheap.

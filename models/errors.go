@@ -6,7 +6,7 @@ import "fmt"
 // extensions.code. Anything without a code is internal and is shown as a generic message.
 type ErrorCode string
 
-// Request-level error codes (API.md "Errors").
+// Request-level error codes (REFERENCE.md, "Request errors").
 const (
 	ErrBadUserInput       ErrorCode = "BAD_USER_INPUT"
 	ErrUnauthenticated    ErrorCode = "UNAUTHENTICATED"

@@ -88,9 +88,9 @@ func checkInt32(f float64) (int, error) {
 	return int(f), nil
 }
 
-// The built-in String and Int scalars are bound to these strict versions: API.md makes "a
-// string where a number belongs" (and a number where a string belongs) a request error,
-// while gqlgen's defaults quietly convert one into the other.
+// The built-in String and Int scalars are bound to these strict versions: the contract
+// (REFERENCE.md) makes "a string where a number belongs" (and a number where a string belongs)
+// a request error, while gqlgen's defaults quietly convert one into the other.
 
 // MarshalStrictString writes a String.
 func MarshalStrictString(s string) graphql.Marshaler { return graphql.MarshalString(s) }

@@ -10,8 +10,8 @@ import (
 	"unicode/utf8"
 )
 
-// The rules of DOMAIN.md beyond types. Every problem is reported with the JSON path of the
-// field it concerns and one of the codes of API.md ("Codes per rule"); validation never stops
+// The rules of the data beyond types (REFERENCE.md, "Data" and "Problems in the input"). Every problem is reported with the JSON path of the
+// field it concerns and one of the codes of REFERENCE.md ("Problems in the input"); validation never stops
 // at the first problem. A rule between two fields is reported at the later one.
 
 // MaxIDLength is the longest identifier (customer, account, portfolio, organization), in
@@ -297,7 +297,7 @@ func (p *problems) checkClosing(closePath at, what string, closed, open bool, op
 	}
 }
 
-// ValidateCustomers checks a batch of customer trees against every rule of DOMAIN.md: each
+// ValidateCustomers checks a batch of customer trees against every rule of the data (REFERENCE.md): each
 // field, the rules between fields, and the rules across the batch (a customer twice, joint
 // account occurrences that differ, a card twice with different data). invalid[i] tells whether
 // customers[i] has any problem.

@@ -58,7 +58,7 @@ func problemSet(ps []UserError) string {
 	return strings.Join(out, "; ")
 }
 
-// Every rule of DOMAIN.md, each at its exact path with its code.
+// Every rule of the data (REFERENCE.md), each at its exact path with its code.
 func TestValidateCustomerRules(t *testing.T) {
 	const c0, a0, k0 = "customers[0].", "customers[0].accounts[0].", "customers[0].accounts[0].cards[0]."
 	acc := func(c *CustomerInput) *AccountInput { return c.Accounts[0] }
@@ -278,7 +278,7 @@ func TestBuildRowsNormalises(t *testing.T) {
 	}
 }
 
-// The reference example of DOMAIN.md passes unchanged.
+// The reference example of the publisher format (testdata/reference-example.json) passes unchanged.
 func TestReferenceExampleIsValid(t *testing.T) {
 	batch, err := decodeBatch(readReference(t))
 	if err != nil {
