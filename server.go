@@ -31,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/portfolio-graph/portfolio-graph/auth"
@@ -762,15 +763,38 @@ func requestProblems(errs gqlerror.List) (*feed.BatchResult, error) {
 		if code == string(models.ErrServiceUnavailable) || code == string(models.ErrInternal) {
 			return nil, errors.New(e.Message)
 		}
-		// A variable's path, or the argument's (ingestCustomers.customers[3].…): into the file.
-		path := strings.TrimPrefix(strings.TrimPrefix(e.Path.String(), "variable."), "ingestCustomers.")
-		if path == "" {
-			path = "customers"
+		// A value of the customers that did not coerce is located by its variable's name and
+		// its path within the variable, which is the path into the file; anything else
+		// concerns the batch.
+		path, msg := "customers", e.Message
+		if v, ok := e.Extensions["variable"].(string); ok {
+			path = inputPath(v, e.Extensions["inputPath"])
+			msg = strings.TrimPrefix(msg, "variable."+path+": ")
 		}
-		msg := strings.TrimPrefix(e.Message, e.Path.String()+": ")
 		res.Problems = append(res.Problems, feed.Problem{Path: path, Code: code, Message: msg})
 	}
 	return res, nil
+}
+
+// inputPath writes a variable's name and a path within its value (keys and list indexes) as a
+// JSON path: customers[3].enrollmentStartDate.
+func inputPath(variable string, steps any) string {
+	list, _ := steps.([]any)
+	var b strings.Builder
+	b.WriteString(variable)
+	for _, step := range list {
+		switch v := step.(type) {
+		case ast.PathIndex:
+			fmt.Fprintf(&b, "[%d]", int(v))
+		case int:
+			fmt.Fprintf(&b, "[%d]", v)
+		case float64:
+			fmt.Fprintf(&b, "[%d]", int(v))
+		default:
+			fmt.Fprintf(&b, ".%v", v)
+		}
+	}
+	return b.String()
 }
 
 // runIngest is `go run . ingest FILE...`.

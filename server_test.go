@@ -178,9 +178,9 @@ func TestIngestCommandListsEveryProblem(t *testing.T) {
 		want       []string
 	}{
 		{"customers.ndjson", string(bytes.Join(lines, []byte("\n"))) + "\n", []string{"line 2: targetingIndicator GRAPHQL_VALIDATION_FAILED",
-			"line 3: country INVALID_VALUE", "line 4: enrollmentStartDate BAD_USER_INPUT", "line 5: postalCode INVALID_FORMAT"}},
+			"line 3: country INVALID_VALUE", "line 4: enrollmentStartDate GRAPHQL_VALIDATION_FAILED", "line 5: postalCode INVALID_FORMAT"}},
 		{"customers.json", `{"customers": [` + string(bytes.Join(lines, []byte(",\n"))) + "]}", []string{"    customers[1].targetingIndicator GRAPHQL_VALIDATION_FAILED",
-			"    customers[2].country INVALID_VALUE", "    customers[3].enrollmentStartDate BAD_USER_INPUT", "    customers[4].postalCode INVALID_FORMAT"}},
+			"    customers[2].country INVALID_VALUE", "    customers[3].enrollmentStartDate GRAPHQL_VALIDATION_FAILED", "    customers[4].postalCode INVALID_FORMAT"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dbPath := filepath.Join(dir, c.name+".db")
