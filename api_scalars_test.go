@@ -120,7 +120,7 @@ func TestScalarValuesAreRequestErrors(t *testing.T) {
 			{"an Int in a list sent as a single value", `query($f: CardFilter) { cards(filter: $f) { totalCount } }`,
 				obj{"f": obj{"networkIdentifiers": 1 << 40}}, "f", []any{"networkIdentifiers", 0.0}, "variable.f.networkIdentifiers[0]: "},
 			{"a bad enum value, as before", updateCustomer, obj{"p": obj{"enrollmentOptInStatus": "SOMETIMES"}},
-				"p", []any{"enrollmentOptInStatus"}, "variable.p.enrollmentOptInStatus: SOMETIMES is not a valid EnrollmentOptInStatus"},
+				"p", []any{"enrollmentOptInStatus"}, "variable.p.enrollmentOptInStatus: SOMETIMES is not a valid EnrollmentOptInStatus (one of ACTIVE, INACTIVE)"},
 		}
 		literals := []struct{ name, query, message string }{
 			{"date without offset in a patch", `mutation { updateCustomer(sourceCustomerId: "C1", patch: {enrollmentStartDate: "2023-01-01T08:00:00"}) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -129,7 +130,7 @@ func configure(srv configurable, opt Options) {
 	srv.Use(argumentCheck{maxValues: limits.MaxFilterValues, maxIDs: limits.maxPage})
 	srv.Use(newShapeLimit(limits.MaxDepth, limits.MaxComplexity))
 	srv.Use(newComplexityLimit(limits.MaxComplexity))
-	srv.SetErrorPresenter(errorPresenter(log))
+	srv.SetErrorPresenter(errorPresenter(log, newSchema(opt).Schema()))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		log.ErrorContext(ctx, "panic in resolver", "request_id", RequestIDFrom(ctx), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		return errors.New("panic") // shown as a generic internal error
@@ -165,7 +166,7 @@ func configure(srv configurable, opt Options) {
 // their message; errors gqlgen raised about the document or its inputs keep theirs; anything
 // else is internal: logged in full with the request id and shown as a generic message, so no
 // SQL, driver text or stack ever reaches a client.
-func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
+func errorPresenter(log *slog.Logger, schema *ast.Schema) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		path := graphql.GetPath(ctx)
 		var coded *models.Error
@@ -197,6 +198,7 @@ func errorPresenter(log *slog.Logger) graphql.ErrorPresenterFunc {
 					out.Message = out.Message[:i]
 				}
 			}
+			out.Message = withEnumValues(schema, out.Message)
 			if out.Path == nil {
 				out.Path = path
 			}
@@ -347,4 +349,26 @@ func allFailed(data []byte, failed map[string]bool) bool {
 		}
 	}
 	return true
+}
+
+// notAnEnumValue is gqlparser's message for a value that is not one of an enum's.
+var notAnEnumValue = regexp.MustCompile(` is not a valid ([_A-Za-z][_0-9A-Za-z]*)$`)
+
+// withEnumValues adds to the message of a value that is not one of an enum's the values that
+// are, which the reference documents: a pipeline that sent a wrong one learns the right ones
+// from the answer.
+func withEnumValues(schema *ast.Schema, msg string) string {
+	m := notAnEnumValue.FindStringSubmatch(msg)
+	if m == nil || schema == nil {
+		return msg
+	}
+	def := schema.Types[m[1]]
+	if def == nil || def.Kind != ast.Enum {
+		return msg
+	}
+	names := make([]string, len(def.EnumValues))
+	for i, v := range def.EnumValues {
+		names[i] = v.Name
+	}
+	return msg + " (one of " + strings.Join(names, ", ") + ")"
 }
