@@ -145,7 +145,7 @@ func TestGormMessagesFormatted(t *testing.T) {
 		}
 		logs := stderr.String()
 		unformatted(t, logs)
-		if want := "err=\"failed to connect to `user=postgres database=test`: 127.0.0.1:1 "; !strings.Contains(logs, want) {
+		if want := "connect to the database: failed to connect to `user=postgres database=test`: 127.0.0.1:1 "; !strings.Contains(logs, want) {
 			t.Errorf("the log lacks %q:\n%s", want, logs)
 		}
 		if strings.Contains(logs, "hunter2") {

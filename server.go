@@ -25,6 +25,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -164,8 +165,8 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 		}
 		return b
 	}
-	fs.StringVar(&c.databaseURL, "database-url", env("DATABASE_URL", ""), "the database: a postgres:// URL, or an SQLite file as file:PATH or a path ending in .db (env DATABASE_URL); empty means the embedded SQLite file "+db.DefaultSQLitePath)
-	fs.StringVar(&c.listenAddr, "listen", env("LISTEN_ADDR", defaultListen), "address to serve on (env LISTEN_ADDR; PORT alone means :$PORT)")
+	fs.StringVar(&c.databaseURL, "database-url", env("DATABASE_URL", ""), "the database: a postgres:// URL, or an SQLite file as file:PATH or a path ending in .db, .sqlite or .sqlite3 (env DATABASE_URL); empty means the embedded SQLite file "+db.DefaultSQLitePath)
+	fs.StringVar(&c.listenAddr, "listen", env("LISTEN_ADDR", defaultListen), "address to serve on (env LISTEN_ADDR; PORT alone means :$PORT, every interface, which open mode refuses: use 127.0.0.1:PORT on your own machine)")
 	fs.StringVar(&c.auth.Secret, "auth-jwt-secret", env("AUTH_JWT_SECRET", ""), "shared secret (32+ characters) verifying HS256 bearer tokens (env AUTH_JWT_SECRET); with no key the server runs open")
 	fs.StringVar(&c.auth.PublicKeyFile, "auth-jwt-public-key-file", env("AUTH_JWT_PUBLIC_KEY_FILE", ""), "PEM public key verifying RS256 or ES256 bearer tokens (env AUTH_JWT_PUBLIC_KEY_FILE)")
 	fs.StringVar(&c.auth.Issuer, "auth-jwt-issuer", env("AUTH_JWT_ISSUER", ""), "required iss claim, if set (env AUTH_JWT_ISSUER)")
@@ -205,10 +206,12 @@ func parseConfig(name string, args []string, stderr io.Writer) (*config, *flag.F
 			errs = append(errs, err)
 		}
 	}
-	fs.StringVar(&c.trustedDocsFile, "trusted-documents", env("TRUSTED_DOCUMENTS", ""), "JSON manifest of trusted documents ({\"<sha256>\": \"<document>\"} or an Apollo persisted query manifest); when set, non-admin callers may run only these (env TRUSTED_DOCUMENTS)")
+	fs.StringVar(&c.trustedDocsFile, "trusted-documents", env("TRUSTED_DOCUMENTS", ""), "JSON manifest of trusted documents ({\"<sha256>\": \"<document>\"}, with or without the \"sha256:\" prefix GraphQL Codegen writes, or an Apollo persisted query manifest); when set, non-admin callers may run only these (env TRUSTED_DOCUMENTS)")
 	hideSecretDefaults(fs)
 	if only, ok := commandFlags[name]; ok {
 		fs = onlyFlags(fs, only, commandUsage[name])
+	} else if name == serveCommand {
+		fs = withoutFlags(fs, ingestOnlyFlags)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fs, err
@@ -243,9 +246,26 @@ up applies the pending ones. Flags:
 )
 
 const (
+	serveCommand   = "portfolio-graph"
 	ingestCommand  = "portfolio-graph ingest"
 	migrateCommand = "portfolio-graph migrate"
 )
+
+// ingestOnlyFlags concern the ingest command alone: serving neither lists nor takes them.
+var ingestOnlyFlags = []string{"batch", "skip-invalid"}
+
+// withoutFlags is fs without the flags named in names, keeping its usage.
+func withoutFlags(fs *flag.FlagSet, names []string) *flag.FlagSet {
+	var keep []string
+	fs.VisitAll(func(f *flag.Flag) {
+		if !slices.Contains(names, f.Name) {
+			keep = append(keep, f.Name)
+		}
+	})
+	sub := onlyFlags(fs, keep, "")
+	sub.Usage = fs.Usage
+	return sub
+}
 
 // onlyFlags is a flag set with the flags of fs named in names, bound to the same values.
 func onlyFlags(fs *flag.FlagSet, names []string, usage string) *flag.FlagSet {
@@ -367,7 +387,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "migrate" {
 		return runMigrate(ctx, args[1:], stdout, stderr)
 	}
-	cfg, fs, err := parseConfig("portfolio-graph", args, stderr)
+	cfg, fs, err := parseConfig(serveCommand, args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
@@ -390,9 +410,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.banner = lw // after the log lines before it, not ahead of them
 	if err := serve(ctx, cfg, log); err != nil {
-		log.Error("server stopped", "err", err)
+		log.Error("server stopped on an error", "err", err)
 		return 1
 	}
+	log.Info("stopped")
 	return 0
 }
 
@@ -499,6 +520,15 @@ func serveWith(ctx context.Context, cfg *config, log *slog.Logger, listen func(n
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	if ready.err() != nil {
+		// Never ready: no load balancer sent anything here, so there is nothing to drain.
+		log.Info("stopping before the server was ready")
+		_ = ln.Close()
+		<-errc
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(shutdownCtx)
 	}
 	// Keep serving while load balancers notice /readyz and clients move off their kept-alive
 	// connections: closing the listener and idle connections at once would reset requests

@@ -274,6 +274,8 @@ func TestCommandsHaveTheirOwnUsage(t *testing.T) {
 		{[]string{"migrate", "bogus"}, 2, []string{`unknown migrate subcommand "bogus"`, "status or up"}, nil},
 		{[]string{"bogus"}, 2, []string{`unknown command "bogus"`, "ingest, token and migrate"}, nil},
 		{[]string{"ingest", "-listen", ":8080", "x.json"}, 2, []string{"flag provided but not defined: -listen"}, nil},
+		{[]string{"-h"}, 0, []string{"-listen", "-database-url", "-max-ingest-batch"}, []string{"-skip-invalid", "  -batch"}},
+		{[]string{"-batch", "10"}, 2, []string{"flag provided but not defined: -batch"}, nil},
 	} {
 		var stderr bytes.Buffer
 		code := run(context.Background(), c.args, io.Discard, &stderr)

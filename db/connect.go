@@ -49,6 +49,9 @@ type gate struct {
 
 	attempts atomic.Uint64 // connection attempts made, the probe's included
 	stop     chan struct{}
+	// quiet leaves the telling to the caller: a command that opens the store once reports
+	// its failure itself, and retries nothing.
+	quiet bool
 }
 
 func newGate(inner driver.Connector, log *slog.Logger) *gate {
@@ -88,9 +91,12 @@ func (g *gate) trip(cause error) {
 		return
 	}
 	g.down, g.since = cause, time.Now()
+	go g.probe()
+	if g.quiet {
+		return
+	}
 	g.log.Warn("database unreachable: new connections fail at once while one connection is retried with backoff",
 		"err", safeError(cause), "max_wait", probeMaxWait)
-	go g.probe()
 }
 
 // probe dials with backoff until a connection succeeds, then opens the gate.
@@ -112,7 +118,9 @@ func (g *gate) probe() {
 			down := time.Since(g.since)
 			g.down = nil
 			g.mu.Unlock()
-			g.log.Info("database reachable again", "down_for", down.Round(time.Millisecond))
+			if !g.quiet {
+				g.log.Info("database reachable again", "down_for", down.Round(time.Millisecond))
+			}
 			return
 		}
 		g.mu.Lock()
@@ -131,6 +139,13 @@ func (g *gate) close() {
 		close(g.stop)
 	}
 }
+
+// connectError is a failed first connection, on one line (pgx writes each address it tried
+// on a line of its own).
+type connectError struct{ err error }
+
+func (e *connectError) Error() string { return "connect to the database: " + safeError(e.err) }
+func (e *connectError) Unwrap() error { return e.err }
 
 // isDown reports whether err comes from a closed gate.
 func isDown(err error) bool {

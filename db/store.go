@@ -94,6 +94,9 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.gate != nil {
+		s.gate.quiet = true
+	}
 	if err := s.start(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
@@ -171,7 +174,7 @@ func open(cfg Config) (*Store, error) {
 // start pings the database and migrates its schema (unless cfg.NoMigrate).
 func (s *Store) start(ctx context.Context) error {
 	if err := s.sqlDB.PingContext(ctx); err != nil {
-		return fmt.Errorf("connect to the database: %w", err)
+		return &connectError{err: err}
 	}
 	if !s.cfg.NoMigrate {
 		schema, err := s.Migrate(ctx)
