@@ -74,12 +74,13 @@ func (opt Options) limits() Limits {
 // the executor, behind the rewrite of invalid text (withValidText), with automatic persisted
 // queries and, when configured, trusted documents.
 func NewHandler(opt Options) http.Handler {
-	srv := handler.New(newSchema(opt))
+	es := newSchema(opt)
+	srv := handler.New(es)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(getTransport{})
 	srv.AddTransport(postTransport{})
 	usePersisted(srv, opt)
-	configure(srv, opt)
+	configure(srv, es, opt)
 	in := ingestInput{log: opt.Logger, maxTokens: opt.limits().MaxTokens, maxBatch: opt.MaxIngestBatch, direct: !opt.GeneratedIngest}
 	if in.maxBatch <= 0 {
 		in.maxBatch = 1000 // the store's default
@@ -88,8 +89,9 @@ func NewHandler(opt Options) http.Handler {
 }
 
 func newExecutor(opt Options) *executor.Executor {
-	exec := executor.New(newSchema(opt))
-	configure(exec, opt)
+	es := newSchema(opt)
+	exec := executor.New(es)
+	configure(exec, es, opt)
 	return exec
 }
 
@@ -106,7 +108,7 @@ type configurable interface {
 
 // configure adds the parsed query cache, the limits, the argument checks, the error
 // presenter, panic recovery and per-operation loaders.
-func configure(srv configurable, opt Options) {
+func configure(srv configurable, es graphql.ExecutableSchema, opt Options) {
 	log := opt.Logger
 	if log == nil {
 		log = slog.Default()
@@ -130,7 +132,7 @@ func configure(srv configurable, opt Options) {
 	srv.Use(argumentCheck{maxValues: limits.MaxFilterValues, maxIDs: limits.maxPage})
 	srv.Use(newShapeLimit(limits.MaxDepth, limits.MaxComplexity))
 	srv.Use(newComplexityLimit(limits.MaxComplexity))
-	srv.SetErrorPresenter(errorPresenter(log, newSchema(opt).Schema()))
+	srv.SetErrorPresenter(errorPresenter(log, es.Schema()))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		log.ErrorContext(ctx, "panic in resolver", "request_id", RequestIDFrom(ctx), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		return errors.New("panic") // shown as a generic internal error
