@@ -28,7 +28,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -647,26 +647,26 @@ func newServingHandler(store *db.Store, cfg *config, verifier *auth.Verifier, lo
 
 // readiness is what /query and /readyz wait for while the server starts: the store connected
 // and migrated, then the demo data loaded with -demo.
+// Every request reads it: once ready, that is one atomic load.
 type readiness struct {
-	mu  sync.Mutex
-	now func() error // nil when ready
+	now atomic.Pointer[func() error] // nil when ready
 }
 
+// set makes f tell why the server is not ready; nil: it is.
 func (r *readiness) set(f func() error) {
-	r.mu.Lock()
-	r.now = f
-	r.mu.Unlock()
+	if f == nil {
+		r.now.Store(nil)
+		return
+	}
+	r.now.Store(&f)
 }
 
 // err returns nil once the server is ready, else why not.
 func (r *readiness) err() error {
-	r.mu.Lock()
-	f := r.now
-	r.mu.Unlock()
-	if f == nil {
-		return nil
+	if f := r.now.Load(); f != nil {
+		return (*f)()
 	}
-	return f()
+	return nil
 }
 
 // waitForStore waits until the store has started (bounded by -database-wait when set), fills
@@ -806,25 +806,17 @@ func requestProblems(errs gqlerror.List) (*feed.BatchResult, error) {
 	return res, nil
 }
 
-// inputPath writes a variable's name and a path within its value (keys and list indexes) as a
-// JSON path: customers[3].enrollmentStartDate.
+// inputPath is a variable's name and a path within its value (its keys and list indexes), as
+// the JSON path gqlparser writes: customers[3].enrollmentStartDate.
 func inputPath(variable string, steps any) string {
+	path := ast.Path{ast.PathName(variable)}
 	list, _ := steps.([]any)
-	var b strings.Builder
-	b.WriteString(variable)
 	for _, step := range list {
-		switch v := step.(type) {
-		case ast.PathIndex:
-			fmt.Fprintf(&b, "[%d]", int(v))
-		case int:
-			fmt.Fprintf(&b, "[%d]", v)
-		case float64:
-			fmt.Fprintf(&b, "[%d]", int(v))
-		default:
-			fmt.Fprintf(&b, ".%v", v)
+		if el, ok := step.(ast.PathElement); ok {
+			path = append(path, el)
 		}
 	}
-	return b.String()
+	return path.String()
 }
 
 // runIngest is `go run . ingest FILE...`.
