@@ -11,24 +11,41 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
 
-// serveOn starts serveWith with cfg in the background; it returns the server's base URL once it
-// listens (not once it is ready), and the channel serveWith's result arrives on.
+// serveOn starts serveWith with cfg in the background, draining nothing on stop; it returns
+// the server's base URL once it listens (not once it is ready), and the channel serveWith's
+// result arrives on.
 func serveOn(t *testing.T, cfg *config) (string, <-chan error, *lockedWriter) {
+	t.Helper()
+	cfg.shutdownDrain = 0
+	url, _, done, logs := startServing(t, cfg, nil)
+	return url, done, logs
+}
+
+// startServing runs serveWith with cfg on a loopback port of its own, its listener wrapped by
+// wrap when given. It returns the base URL once the server listens, the cancel that stands for
+// SIGTERM, serveWith's result and the server's log; the server is stopped when the test ends.
+func startServing(t *testing.T, cfg *config, wrap func(net.Listener) net.Listener) (string, context.CancelFunc, <-chan error, *lockedWriter) {
 	t.Helper()
 	cfg.listenAddr = "127.0.0.1:0"
 	cfg.playground = false
-	cfg.shutdownDrain = 0
 	logs := &lockedWriter{w: &bytes.Buffer{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
+	var first sync.Once // the server's own listener comes first, the admin listener after it
 	listen := func(network, a string) (net.Listener, error) {
 		ln, err := net.Listen(network, a)
-		if err == nil && a == cfg.listenAddr {
-			addr <- ln.Addr().String()
+		if err == nil {
+			first.Do(func() {
+				addr <- ln.Addr().String()
+				if wrap != nil {
+					ln = wrap(ln)
+				}
+			})
 		}
 		return ln, err
 	}
@@ -47,13 +64,13 @@ func serveOn(t *testing.T, cfg *config) (string, <-chan error, *lockedWriter) {
 	})
 	select {
 	case a := <-addr:
-		return "http://" + a, done, logs
+		return "http://" + a, cancel, done, logs
 	case err := <-done:
 		t.Fatalf("serve returned %v before listening", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server did not listen")
 	}
-	return "", nil, nil
+	return "", nil, nil, nil
 }
 
 func testConfig(t *testing.T) *config {

@@ -5,12 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptrace"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,36 +20,20 @@ import (
 // cancel that stands for SIGTERM, and serve's result.
 func startServer(t *testing.T, tweak func(*config), accepted *acceptLog) (string, context.CancelFunc, <-chan error, *lockedWriter) {
 	t.Helper()
-	cfg, _, err := parseConfig("test", nil, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.listenAddr = "127.0.0.1:0"
+	cfg := testConfig(t)
 	cfg.databaseURL = filepath.Join(t.TempDir(), "drain.db")
-	cfg.playground = false
 	tweak(cfg)
-	logs := &lockedWriter{w: &bytes.Buffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	done := make(chan error, 1)
-	listen := func(network, addr string) (net.Listener, error) {
-		ln, err := net.Listen(network, addr)
-		return &recordingListener{Listener: ln, log: accepted}, err
-	}
-	go func() { done <- serveWith(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)), listen) }()
-	serving := regexp.MustCompile(`graphql=(http://127\.0\.0\.1:\d+)/query`)
+	url, cancel, done, logs := startServing(t, cfg, func(ln net.Listener) net.Listener {
+		return &recordingListener{Listener: ln, log: accepted}
+	})
+	// It listens at once, and is ready once its store has started.
 	for range 500 {
-		// It listens at once and is ready once its store has started.
-		if m := serving.FindStringSubmatch(logs.String()); m != nil && strings.Contains(logs.String(), "msg=ready") {
-			return m[1], cancel, done, logs
+		if strings.Contains(logs.String(), "msg=ready") {
+			return url, cancel, done, logs
 		}
-		select {
-		case err := <-done:
-			t.Fatalf("serve returned %v before serving", err)
-		case <-time.After(10 * time.Millisecond):
-		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatal("the server did not start")
+	t.Fatal("the server did not get ready")
 	return "", nil, nil, nil
 }
 
